@@ -19,6 +19,8 @@ const std::vector<Command>& commands() {
       {"disasm", "print a .cbin as assembly text", cmd_disasm},
       {"config", "show or validate a card configuration", cmd_config},
       {"sweep", "run a design-space sweep", cmd_sweep},
+      {"pareto", "print and write the Pareto front of sweep results", cmd_pareto},
+      {"plot", "draw plots of a report or of sweep results (PNG/SVG)", cmd_plot},
       {"dram-replay", "replay a DRAMSim3/Ramulator trace on the DRAM model", cmd_dram_replay},
   };
   return kCommands;
