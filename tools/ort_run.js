@@ -10,6 +10,8 @@ const { decodeTensor, encodeTensor, ProtoError } = require('./tensor_proto');
 const USAGE = `usage:
   node tools/ort_run.js MODEL.onnx --inputs DIR --outputs DIR
       run once on DIR/input_N.pb (graph-input order) and write DIR/output_N.pb
+  node tools/ort_run.js MODEL.onnx --data-sets DIR
+      for every DIR/test_data_set_*/: read its input_N.pb, write output_N.pb next to them
   node tools/ort_run.js MODEL.onnx --seed-inputs DIR [--seed S] [--dim SYMBOL=V]... [--shape NAME=AxBxC]...
       write seeded random input_N.pb matching the model's inputs (symbolic dims default to 1)
   node tools/ort_run.js MODEL.onnx [--inputs DIR] --time N [--json]
@@ -22,7 +24,7 @@ options: --seed S (default 1), --threads T (default 1: intra- and inter-op threa
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { model: null, inputs: null, outputs: null, seedInputs: null, seed: 1, time: 0, info: false,
+  const opts = { model: null, inputs: null, outputs: null, dataSets: null, seedInputs: null, seed: 1, time: 0, info: false,
     json: false, threads: 1, dims: {}, shapes: {} };
   const need = (i, flag) => {
     if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
@@ -37,6 +39,7 @@ function parseArgs(argv) {
     switch (a) {
       case '--inputs': opts.inputs = need(i, a); i++; break;
       case '--outputs': opts.outputs = need(i, a); i++; break;
+      case '--data-sets': opts.dataSets = need(i, a); i++; break;
       case '--seed-inputs': opts.seedInputs = need(i, a); i++; break;
       case '--seed': {
         const s = need(i, a); i++;
@@ -65,7 +68,8 @@ function parseArgs(argv) {
     }
   }
   if (!opts.model) throw new UsageError('no MODEL.onnx given');
-  const modes = [opts.info, opts.seedInputs !== null, opts.time > 0, opts.outputs !== null].filter(Boolean).length;
+  const modes = [opts.info, opts.seedInputs !== null, opts.time > 0, opts.outputs !== null,
+    opts.dataSets !== null].filter(Boolean).length;
   if (modes === 0) throw new UsageError('nothing to do: give --outputs, --seed-inputs, --time or --info');
   if (opts.outputs !== null && opts.inputs === null) throw new UsageError('--outputs needs --inputs DIR');
   return opts;
@@ -135,6 +139,9 @@ function seededInputs(session, opts) {
 function readInputs(session, dir) {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--inputs ${dir}: not a directory`);
   const names = session.inputNames;
+  for (const meta of session.inputMetadata) {
+    if (!meta.isTensor) throw new Error(`input '${meta.name}' is a sequence/map/optional: only tensor inputs are supported`);
+  }
   const tensors = [];
   for (let i = 0; i < names.length; i++) {
     const file = path.join(dir, `input_${i}.pb`);
@@ -175,6 +182,13 @@ function writeTensors(dir, prefix, tensors) {
   tensors.forEach((t, i) => fs.writeFileSync(path.join(dir, `${prefix}_${i}.pb`), encodeTensor(t)));
 }
 
+function outputTensors(session, results) {
+  return session.outputNames.map((name) => {
+    const v = results[name];
+    return { name, ortType: v.type, dims: Array.from(v.dims, Number), data: v.data };
+  });
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(opts.model)) throw new Error(`${opts.model}: no such model file`);
@@ -185,7 +199,8 @@ async function main() {
     interOpNumThreads: opts.threads,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  }).catch((e) => { throw new Error(`${opts.model}: onnxruntime cannot load the model: ${e.message}`); });
+    logSeverityLevel: 4, // fatal only: load errors are reported below, once, without colour codes
+  }).catch((e) => { throw new Error(`${opts.model}: onnxruntime cannot load the model: ${e.message.trim()}`); });
 
   if (opts.info) {
     console.log(JSON.stringify({ inputs: session.inputMetadata, outputs: session.outputMetadata }, null, 1));
@@ -197,11 +212,20 @@ async function main() {
   if (opts.outputs !== null) {
     inputs = readInputs(session, opts.inputs);
     const results = await session.run(toFeeds(ort, session, inputs));
-    const outs = session.outputNames.map((name) => {
-      const v = results[name];
-      return { name, ortType: v.type, dims: Array.from(v.dims, Number), data: v.data };
-    });
-    writeTensors(opts.outputs, 'output', outs);
+    writeTensors(opts.outputs, 'output', outputTensors(session, results));
+  }
+  if (opts.dataSets !== null) {
+    if (!fs.existsSync(opts.dataSets) || !fs.statSync(opts.dataSets).isDirectory()) {
+      throw new Error(`--data-sets ${opts.dataSets}: not a directory`);
+    }
+    const sets = fs.readdirSync(opts.dataSets).filter((d) => /^test_data_set_\d+$/.test(d))
+      .sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
+    if (sets.length === 0) throw new Error(`--data-sets ${opts.dataSets}: no test_data_set_N folders`);
+    for (const set of sets) {
+      const dir = path.join(opts.dataSets, set);
+      const results = await session.run(toFeeds(ort, session, readInputs(session, dir)));
+      writeTensors(dir, 'output', outputTensors(session, results));
+    }
   }
   if (opts.time > 0) {
     if (!inputs) inputs = opts.inputs !== null ? readInputs(session, opts.inputs) : seededInputs(session, opts);
