@@ -1,0 +1,90 @@
+// Instruction construction and the double-buffered tile pipeline every card layer uses.
+// Private to the backend.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "isa/isa.h"
+#include "isa/program.h"
+#include "sim/card_config.h"
+
+namespace cardsim::backend {
+
+// Addresses of constants are emitted as kConstTag | offset-in-image and relocated once the
+// constants image is placed after every activation (bit 39: no real DRAM is 512 GiB).
+constexpr uint64_t kConstTag = 1ull << 39;
+
+inline uint64_t align_up(uint64_t x, uint64_t a = 64) { return (x + a - 1) / a * a; }
+
+using Dims = std::array<int64_t, 4>;  // extents or strides, index 0 innermost
+
+// One instruction operand (d, a or b).
+struct Operand {
+  isa::Space space = isa::Space::Dram;
+  uint64_t addr = 0;
+  DType type = DType::F32;
+  Dims s{0, 0, 0, 0};
+  float scale = 0;
+  int32_t zp = 0;
+};
+
+void set_d(isa::Instr& in, const Operand& o);
+void set_a(isa::Instr& in, const Operand& o);
+void set_b(isa::Instr& in, const Operand& o);
+void set_n(isa::Instr& in, const Dims& n);
+
+isa::Instr dma_copy(const Operand& d, const Operand& a, const Dims& n);
+isa::Instr dma_fill(const Operand& d, const Dims& n, float value);
+isa::Instr vpu_unary(isa::Fn fn, const Operand& d, const Operand& a, const Dims& n, float alpha = 0, float beta = 0);
+isa::Instr vpu_binary(isa::Fn fn, const Operand& d, const Operand& a, const Operand& b, const Dims& n);
+isa::Instr vpu_reduce(isa::Fn fn, const Operand& d, const Operand& a, const Dims& n);
+isa::Instr sem_wait(int sem, int count = 1);
+isa::Instr sem_signal(int sem, int count = 1);
+
+// Semaphores of the tile pipeline (0 = none). All are back to zero at every layer end.
+enum Sem : int { kInFull = 1, kInFree, kAccFull, kAccFree, kOutFull, kOutFree, kWeightsFull };
+
+// A step loads one set of operands into input slot (global step index % 2) and, for matrix
+// layers, runs the matrix-unit instructions that consume it.
+struct Step {
+  std::vector<isa::Instr> loads, mxu;
+};
+// A tile ends with a vector-unit epilogue writing output slot (tile index % 2) and the
+// stores of that slot. Vector-only layers have exactly one step per tile.
+struct Tile {
+  std::vector<Step> steps;
+  std::vector<isa::Instr> vpu, stores;
+};
+struct Pipeline {
+  std::vector<isa::Instr> weight_loads;  // once per layer, before the first step
+  std::vector<Tile> tiles;
+  bool uses_mxu = false;
+};
+
+// Appends instructions to the program's queues with the layer index and does the
+// synchronisation bookkeeping.
+class Emitter {
+ public:
+  Emitter(isa::Program& p, const CardConfig& cfg);
+  int num_queues() const { return int(p_.queues.size()); }
+  int load_queue() const { return load_q_; }
+  void set_layer(int layer) { layer_ = layer; }
+  void emit(int queue, isa::Instr in);
+  // Every queue meets at a new barrier (between layers that depend on each other).
+  void barrier_all();
+  void emit_pipeline(const Pipeline& pl);
+  // Finishes the program: irq + end on every queue; merges single sem.wait/sem.signal into
+  // the neighbouring instruction's wait/signal fields.
+  void finish();
+
+ private:
+  isa::Program& p_;
+  int load_q_, store_q_, weight_q_;
+  int layer_ = 0;
+  uint32_t barrier_id_ = 0;
+};
+
+}  // namespace cardsim::backend

@@ -1,0 +1,127 @@
+#include "compiler/backend/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "compiler/frontend/tensor_io.h"
+#include "compiler/reference/ops.h"
+#include "core/error.h"
+
+namespace cardsim::backend {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void run_sample(const ir::Graph& g, std::map<std::string, Tensor> env, std::map<std::string, Range>& ranges) {
+  auto note = [&](const std::string& name, const Tensor& t) {
+    if (t.dtype != DType::F32 || t.numel() == 0) return;
+    const float* p = t.ptr<float>();
+    auto [mn, mx] = std::minmax_element(p, p + t.numel());
+    auto it = ranges.find(name);
+    if (it == ranges.end()) ranges[name] = {*mn, *mx};
+    else it->second = {std::min(it->second.lo, *mn), std::max(it->second.hi, *mx)};
+  };
+  for (auto& [n, t] : env) note(n, t);
+  std::map<std::string, size_t> last_use;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (auto& n : g.nodes[i].inputs)
+      if (!n.empty()) last_use[n] = i;
+  std::set<std::string> keep(g.outputs.begin(), g.outputs.end());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const ir::Node& node = g.nodes[i];
+    std::vector<const Tensor*> args;
+    for (auto& n : node.inputs) {
+      if (n.empty()) { args.push_back(nullptr); continue; }
+      auto it = env.find(n);
+      if (it == env.end()) {
+        const ir::Value& v = g.value(n);
+        if (!v.constant) fail(ErrorKind::Internal, "calibration: node '{}' reads '{}' before it is computed", node.name, n);
+        it = env.emplace(n, *v.constant).first;
+      }
+      args.push_back(&it->second);
+    }
+    auto outs = ref::run_node(node, args);
+    for (size_t k = 0; k < outs.size() && k < node.outputs.size(); ++k) {
+      if (node.outputs[k].empty()) continue;
+      note(node.outputs[k], outs[k]);
+      env[node.outputs[k]] = std::move(outs[k]);
+    }
+    for (auto& n : node.inputs)
+      if (!n.empty() && last_use[n] == i && !keep.count(n)) env.erase(n);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, Range> calibrate(const ir::Graph& g, const std::string& dir, std::string* warning) {
+  std::map<std::string, Range> ranges;
+  std::vector<std::map<std::string, Tensor>> samples;
+  auto add_dir = [&](const std::string& d) {
+    auto data = read_test_data_dir(d, "input_");
+    if (data.empty()) return;
+    std::map<std::string, Tensor> env;
+    for (size_t i = 0; i < data.size() && i < g.inputs.size(); ++i) {
+      const std::string& name = !data[i].first.empty() && g.values.count(data[i].first) ? data[i].first : g.inputs[i];
+      env[name] = data[i].second.cast(g.value(name).dtype);
+      if (env[name].shape != g.value(name).shape)
+        fail(ErrorKind::Format, "{}: calibration input {} has shape {}, the network expects {}", d, i,
+             shape_str(env[name].shape), shape_str(g.value(name).shape));
+    }
+    samples.push_back(std::move(env));
+  };
+  if (!dir.empty()) {
+    if (!fs::is_directory(dir)) fail(ErrorKind::Io, "--calibrate {}: not a directory", dir);
+    add_dir(dir);
+    std::vector<std::string> sets;
+    for (auto& e : fs::directory_iterator(dir))
+      if (e.is_directory() && e.path().filename().string().starts_with("test_data_set_")) sets.push_back(e.path().string());
+    std::sort(sets.begin(), sets.end());
+    for (auto& s : sets) add_dir(s);
+    if (samples.empty()) fail(ErrorKind::Io, "--calibrate {}: no input_N.pb files or test_data_set_*/ folders", dir);
+  } else {
+    if (warning) *warning = "warning: int8 without --calibrate: calibrating on seeded random inputs in [-1, 1]; accuracy will suffer";
+    std::mt19937 rng(1234);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    for (int s = 0; s < 2; ++s) {
+      std::map<std::string, Tensor> env;
+      for (auto& name : g.inputs) {
+        const ir::Value& v = g.value(name);
+        Tensor t(v.dtype, v.shape);
+        for (int64_t i = 0; i < t.numel(); ++i) t.set(size_t(i), dtype_is_float(v.dtype) ? u(rng) : 0.0);
+        env[name] = std::move(t);
+      }
+      samples.push_back(std::move(env));
+    }
+  }
+  for (auto& s : samples) run_sample(g, s, ranges);
+  return ranges;
+}
+
+QParams activation_qparams(Range r) {
+  double lo = std::min(0.0, double(r.lo)), hi = std::max(0.0, double(r.hi));
+  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = -1, hi = 1;
+  double scale = (hi - lo) / 255.0;
+  if (scale <= 0) scale = 1.0 / 128;
+  double zp = std::nearbyint(-128.0 - lo / scale);
+  zp = std::clamp(zp, -128.0, 127.0);
+  return {float(scale), int32_t(zp)};
+}
+
+void quantize_multiplier(double real, int32_t& M, int32_t& S) {
+  if (real <= 0 || !std::isfinite(real)) { M = 0, S = 1; return; }
+  int e = 0;
+  double f = std::frexp(real, &e);  // real = f * 2^e, f in [0.5, 1)
+  int64_t m = int64_t(std::llround(f * double(1ll << 31)));
+  int s = 31 - e;
+  if (m == (1ll << 31)) m /= 2, --s;
+  while (s > 62) m >>= 1, --s;  // tiny multipliers lose precision instead of overflowing
+  while (s < 1) { m = std::min<int64_t>(m * 2, INT32_MAX); ++s; }
+  M = int32_t(m), S = s;
+}
+
+}  // namespace cardsim::backend

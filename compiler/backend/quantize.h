@@ -1,0 +1,35 @@
+// int8 post-training quantization helpers: calibration (per-tensor min/max through the
+// reference interpreter), activation parameters and the integer requantization multiplier.
+// Scheme (documented in README.md): weights symmetric per output channel, int8 in
+// [-127, 127], scale = max|w| / 127; activations asymmetric per tensor, int8 with a zero
+// point, range widened to include 0; int32 accumulation; requant by (M, S) with
+// real multiplier = M * 2^-S, M in [2^30, 2^31).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "compiler/ir/graph.h"
+
+namespace cardsim::backend {
+
+struct Range {
+  float lo = 0, hi = 0;
+};
+
+// Runs the reference interpreter over the calibration samples (input_N.pb in `dir`, or
+// test_data_set_*/ folders inside it) and returns min/max of every float value. With an
+// empty dir, uses two seeded random inputs in [-1, 1] (and writes a warning to *warning).
+std::map<std::string, Range> calibrate(const ir::Graph& g, const std::string& dir, std::string* warning);
+
+struct QParams {
+  float scale = 1;
+  int32_t zero_point = 0;
+};
+QParams activation_qparams(Range r);
+
+// real ~= M * 2^-S with M in [2^30, 2^31), S in [1, 62].
+void quantize_multiplier(double real, int32_t& M, int32_t& S);
+
+}  // namespace cardsim::backend
