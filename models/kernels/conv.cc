@@ -1,0 +1,247 @@
+// mxu.conv: implicit-GEMM convolution of one tile into the accumulator.
+// The fast paths gather a block of output pixels' input windows into a contiguous im2col
+// block (k = (ci*k_h + kh)*k_w + kw, the ISA's ci-major order) and run a tight loop over
+// out_c against weights packed per instruction as [k][co]. Float sums keep the exact
+// per-element order of the generic loop (and FP contraction is off for this library), so
+// both paths give bit-identical results.
+#include "models/kernels/conv.h"
+
+#include <vector>
+
+#include "models/kernels/operand.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CARDSIM_NO_CLONES)
+#define CARDSIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CARDSIM_CLONES
+#endif
+
+namespace cardsim::kernels {
+namespace {
+
+using detail::Operand;
+
+struct ConvShape {
+  int64_t in_c, in_h, in_w, out_h, out_w, out_c, k_h, k_w, st_h, st_w, dl_h, dl_w, pad_t, pad_l;
+  int64_t K() const { return in_c * k_h * k_w; }
+  int64_t pixels() const { return out_h * out_w; }
+};
+
+ConvShape shape_of(const isa::Instr& in) {
+  auto one = [](int64_t v) { return v <= 0 ? int64_t(1) : v; };
+  return ConvShape{one(in.in_c), one(in.in_h), one(in.in_w), one(in.out_h), one(in.out_w), one(in.out_c),
+                   one(in.k_h),  one(in.k_w),  one(in.st_h), one(in.st_w),  one(in.dl_h),  one(in.dl_w),
+                   in.pad_t,     in.pad_l};
+}
+
+// Operands bound and bounds-checked; the accumulator operand is 4-byte elements.
+struct Bound {
+  ConvShape sh;
+  Operand a, b, acc;
+  bool integer;
+};
+
+Bound bind(const isa::Instr& in, Memories& mem) {
+  Bound r;
+  r.sh = shape_of(in);
+  r.a = detail::operand_a(in);
+  r.b = detail::operand_b(in);
+  const bool ai = dtype_is_integer(r.a.type), bi = dtype_is_integer(r.b.type);
+  if (ai != bi)
+    fail(ErrorKind::Unsupported, "mxu.conv (layer {}): a_type {} and b_type {} mix integer and float",
+         in.layer, dtype_name(r.a.type), dtype_name(r.b.type));
+  r.integer = ai;
+  r.acc.name = 'd';
+  r.acc.space = isa::Space(in.d_space & 3);
+  r.acc.addr = uint64_t(in.d_addr) & ~uint64_t(3);
+  r.acc.type = r.integer ? DType::I32 : DType::F32;
+  r.acc.esize = 4;
+  r.acc.s[0] = in.d_s0;
+  r.acc.s[1] = in.d_s1;
+  const ConvShape& s = r.sh;
+  int64_t an[4] = {s.in_c, s.in_h, s.in_w, 1};
+  int64_t bn[4] = {s.out_c, s.in_c, s.k_h, s.k_w};
+  int64_t dn[4] = {s.out_c, s.pixels(), 1, 1};
+  // a strides: a_s0 = ci, a_s1 = ih, a_s2 = iw (the operand helper uses s[0..3] in that order)
+  detail::check_and_bind(r.a, an, in, mem);
+  detail::check_and_bind(r.b, bn, in, mem);
+  detail::check_and_bind(r.acc, dn, in, mem);
+  return r;
+}
+
+template <typename Acc>
+void generic_impl(const isa::Instr& in, const Bound& r) {
+  const ConvShape& s = r.sh;
+  const int64_t ea = int64_t(r.a.esize), eb = int64_t(r.b.esize);
+  for (int64_t oh = 0; oh < s.out_h; ++oh)
+    for (int64_t ow = 0; ow < s.out_w; ++ow)
+      for (int64_t co = 0; co < s.out_c; ++co) {
+        uint8_t* accp = r.acc.base + ((oh * s.out_w + ow) * r.acc.s[1] + co * r.acc.s[0]) * 4;
+        Acc sum = 0;
+        if (in.acc) std::memcpy(&sum, accp, 4);
+        for (int64_t ci = 0; ci < s.in_c; ++ci)
+          for (int64_t kh = 0; kh < s.k_h; ++kh)
+            for (int64_t kw = 0; kw < s.k_w; ++kw) {
+              const int64_t ih = oh * s.st_h - s.pad_t + kh * s.dl_h;
+              const int64_t iw = ow * s.st_w - s.pad_l + kw * s.dl_w;
+              const uint8_t* wp = r.b.base + (co * r.b.s[0] + ci * r.b.s[1] + kh * r.b.s[2] + kw * r.b.s[3]) * eb;
+              if constexpr (std::is_same_v<Acc, int32_t>) {
+                int32_t x = 0;
+                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
+                  x = int32_t(detail::load_int(r.a.base + (ci * r.a.s[0] + ih * r.a.s[1] + iw * r.a.s[2]) * ea,
+                                               r.a.type)) - r.a.zp;
+                int32_t w = int32_t(detail::load_int(wp, r.b.type)) - r.b.zp;
+                sum = int32_t(uint32_t(sum) + uint32_t(x) * uint32_t(w));  // int32, wrapping
+              } else {
+                float x = 0;
+                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
+                  x = detail::load_raw(r.a.base + (ci * r.a.s[0] + ih * r.a.s[1] + iw * r.a.s[2]) * ea, r.a.type) -
+                      float(r.a.zp);
+                float w = detail::load_raw(wp, r.b.type) - float(r.b.zp);
+                float p = x * w;
+                sum = sum + p;
+              }
+            }
+        std::memcpy(accp, &sum, 4);
+      }
+}
+
+constexpr int kPixelBlock = 4;
+
+// s[p][co] += x[p][k] * w[k][co] for a block of kPixelBlock pixels; integer (int16 operands,
+// int32 wrapping accumulators) and float (f32, no contraction) versions.
+CARDSIM_CLONES
+void block_kernel_i16(int32_t* __restrict s, const int16_t* __restrict x, const int16_t* __restrict w,
+                      int64_t K, int64_t N) {
+  int32_t* __restrict s0 = s;
+  int32_t* __restrict s1 = s + N;
+  int32_t* __restrict s2 = s + 2 * N;
+  int32_t* __restrict s3 = s + 3 * N;
+  for (int64_t k = 0; k < K; ++k) {
+    const int32_t x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
+    if ((x0 | x1 | x2 | x3) == 0) continue;  // padding / zero activations: exact to skip
+    const int16_t* __restrict wk = w + k * N;
+    for (int64_t co = 0; co < N; ++co) {
+      const int32_t wv = wk[co];
+      s0[co] += x0 * wv;
+      s1[co] += x1 * wv;
+      s2[co] += x2 * wv;
+      s3[co] += x3 * wv;
+    }
+  }
+}
+
+CARDSIM_CLONES
+void block_kernel_f32(float* __restrict s, const float* __restrict x, const float* __restrict w, int64_t K,
+                      int64_t N) {
+  float* __restrict s0 = s;
+  float* __restrict s1 = s + N;
+  float* __restrict s2 = s + 2 * N;
+  float* __restrict s3 = s + 3 * N;
+  for (int64_t k = 0; k < K; ++k) {
+    const float x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
+    const float* __restrict wk = w + k * N;
+    for (int64_t co = 0; co < N; ++co) {
+      const float wv = wk[co];
+      s0[co] = s0[co] + x0 * wv;
+      s1[co] = s1[co] + x1 * wv;
+      s2[co] = s2[co] + x2 * wv;
+      s3[co] = s3[co] + x3 * wv;
+    }
+  }
+}
+
+template <typename T>
+T load_operand(const uint8_t* p, DType t, int32_t zp) {
+  if constexpr (std::is_same_v<T, int16_t>) return int16_t(detail::load_int(p, t) - zp);
+  else return detail::load_raw(p, t) - float(zp);
+}
+
+template <typename T, typename Acc, typename Kernel>
+void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel) {
+  const ConvShape& s = r.sh;
+  const int64_t K = s.K(), N = s.out_c, P = s.pixels();
+  const int64_t ea = int64_t(r.a.esize), eb = int64_t(r.b.esize);
+  // Pack weights [k][co].
+  std::vector<T> w(size_t(K * N));
+  for (int64_t co = 0; co < N; ++co)
+    for (int64_t ci = 0; ci < s.in_c; ++ci)
+      for (int64_t kh = 0; kh < s.k_h; ++kh)
+        for (int64_t kw = 0; kw < s.k_w; ++kw) {
+          const int64_t k = (ci * s.k_h + kh) * s.k_w + kw;
+          w[size_t(k * N + co)] = load_operand<T>(
+              r.b.base + (co * r.b.s[0] + ci * r.b.s[1] + kh * r.b.s[2] + kw * r.b.s[3]) * eb, r.b.type, r.b.zp);
+        }
+  std::vector<T> x(size_t(kPixelBlock * K));
+  std::vector<Acc> sum(size_t(kPixelBlock * N));
+  const bool contiguous_acc = r.acc.s[0] == 1;
+  for (int64_t p0 = 0; p0 < P; p0 += kPixelBlock) {
+    const int64_t np = std::min<int64_t>(kPixelBlock, P - p0);
+    // im2col of the block; rows past the tile stay zero.
+    std::fill(x.begin(), x.end(), T(0));
+    for (int64_t pb = 0; pb < np; ++pb) {
+      const int64_t oh = (p0 + pb) / s.out_w, ow = (p0 + pb) % s.out_w;
+      T* xr = x.data() + pb * K;
+      for (int64_t ci = 0; ci < s.in_c; ++ci)
+        for (int64_t kh = 0; kh < s.k_h; ++kh) {
+          const int64_t ih = oh * s.st_h - s.pad_t + kh * s.dl_h;
+          if (ih < 0 || ih >= s.in_h) continue;
+          for (int64_t kw = 0; kw < s.k_w; ++kw) {
+            const int64_t iw = ow * s.st_w - s.pad_l + kw * s.dl_w;
+            if (iw < 0 || iw >= s.in_w) continue;
+            xr[(ci * s.k_h + kh) * s.k_w + kw] = load_operand<T>(
+                r.a.base + (ci * r.a.s[0] + ih * r.a.s[1] + iw * r.a.s[2]) * ea, r.a.type, r.a.zp);
+          }
+        }
+    }
+    // Accumulator rows in.
+    for (int64_t pb = 0; pb < kPixelBlock; ++pb) {
+      Acc* sr = sum.data() + pb * N;
+      if (pb >= np || !in.acc) {
+        std::fill(sr, sr + N, Acc(0));
+        continue;
+      }
+      const uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * 4;
+      if (contiguous_acc) std::memcpy(sr, accp, size_t(N) * 4);
+      else for (int64_t co = 0; co < N; ++co) std::memcpy(&sr[co], accp + co * r.acc.s[0] * 4, 4);
+    }
+    kernel(sum.data(), x.data(), w.data(), K, N);
+    for (int64_t pb = 0; pb < np; ++pb) {
+      const Acc* sr = sum.data() + pb * N;
+      uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * 4;
+      if (contiguous_acc) std::memcpy(accp, sr, size_t(N) * 4);
+      else for (int64_t co = 0; co < N; ++co) std::memcpy(accp + co * r.acc.s[0] * 4, &sr[co], 4);
+    }
+  }
+}
+
+bool small_int(DType t) { return t == DType::I8 || t == DType::U8; }
+bool small_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+bool zp_fits(int64_t zp) { return zp >= -32000 && zp <= 32000; }
+
+}  // namespace
+
+bool mxu_conv_has_fast_path(const isa::Instr& in) {
+  const DType a = DType(uint8_t(in.a_type)), b = DType(uint8_t(in.b_type));
+  if (small_int(a) && small_int(b)) return zp_fits(in.a_zp) && zp_fits(in.b_zp);
+  return small_float(a) && small_float(b);
+}
+
+void mxu_conv_generic(const isa::Instr& in, Memories& mem) {
+  Bound r = bind(in, mem);
+  if (r.integer) generic_impl<int32_t>(in, r);
+  else generic_impl<float>(in, r);
+}
+
+void mxu_conv(const isa::Instr& in, Memories& mem) {
+  Bound r = bind(in, mem);
+  if (!mxu_conv_has_fast_path(in)) {
+    if (r.integer) generic_impl<int32_t>(in, r);
+    else generic_impl<float>(in, r);
+    return;
+  }
+  if (r.integer) fast_impl<int16_t, int32_t>(in, r, block_kernel_i16);
+  else fast_impl<float, float>(in, r, block_kernel_f32);
+}
+
+}  // namespace cardsim::kernels
