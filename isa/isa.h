@@ -3,9 +3,11 @@
 // Semantics of every instruction are written as short loops in isa/ISA.md.
 #pragma once
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cardsim::isa {
@@ -40,73 +42,74 @@ enum class Dataflow : uint8_t { WS = 0, OS = 1, IS = 2 };
 
 // Every field any instruction may carry. Kind: U unsigned, S signed, F float32 (stored as
 // bits), E enumeration printed by name. Bits: width in the encoding.
-//   F(name, kind, bits, "doc")
-#define CARDSIM_ISA_FIELDS(F)                                                              \
-  F(wait, U, 8, "semaphore to wait on (decrement) before starting, 0 = none")              \
-  F(signal, U, 8, "semaphore to signal (increment) after finishing, 0 = none")             \
-  F(layer, U, 16, "index of the network layer this instruction belongs to")              \
-  F(sem, U, 8, "semaphore index")                                                          \
-  F(count, U, 16, "semaphore count")                                                       \
-  F(id, U, 32, "barrier id / host op index / interrupt code")                              \
-  F(fn, E, 8, "function selector")                                                         \
-  F(df, E, 2, "matrix-unit dataflow: ws, os, is")                                          \
-  F(acc, U, 1, "1 = accumulate into the accumulator, 0 = overwrite")                     \
-  F(dtype, E, 5, "element type of the computation")                                        \
-  F(n0, U, 24, "extent of dimension 0 (innermost)")                                        \
-  F(n1, U, 24, "extent of dimension 1")                                                    \
-  F(n2, U, 24, "extent of dimension 2")                                                    \
-  F(n3, U, 24, "extent of dimension 3 (outermost)")                                        \
-  F(d_space, E, 2, "destination space")                                                    \
-  F(d_addr, U, 40, "destination byte address")                                             \
-  F(d_type, E, 5, "destination element type")                                              \
-  F(d_s0, S, 32, "destination stride of dim 0, elements")                                  \
-  F(d_s1, S, 32, "destination stride of dim 1, elements")                                  \
-  F(d_s2, S, 32, "destination stride of dim 2, elements")                                  \
-  F(d_s3, S, 32, "destination stride of dim 3, elements")                                  \
-  F(d_scale, F, 32, "destination quantization scale (0 = not quantized)")                  \
-  F(d_zp, S, 32, "destination zero point")                                                 \
-  F(a_space, E, 2, "source A space")                                                       \
-  F(a_addr, U, 40, "source A byte address")                                                \
-  F(a_type, E, 5, "source A element type")                                                 \
-  F(a_s0, S, 32, "source A stride of dim 0, elements")                                     \
-  F(a_s1, S, 32, "source A stride of dim 1, elements")                                     \
-  F(a_s2, S, 32, "source A stride of dim 2, elements")                                     \
-  F(a_s3, S, 32, "source A stride of dim 3, elements")                                     \
-  F(a_scale, F, 32, "source A quantization scale (0 = not quantized)")                     \
-  F(a_zp, S, 32, "source A zero point")                                                    \
-  F(b_space, E, 2, "source B space")                                                       \
-  F(b_addr, U, 40, "source B byte address")                                                \
-  F(b_type, E, 5, "source B element type")                                                 \
-  F(b_s0, S, 32, "source B stride of dim 0, elements")                                     \
-  F(b_s1, S, 32, "source B stride of dim 1, elements")                                     \
-  F(b_s2, S, 32, "source B stride of dim 2, elements")                                     \
-  F(b_s3, S, 32, "source B stride of dim 3, elements")                                     \
-  F(b_scale, F, 32, "source B quantization scale (0 = not quantized)")                     \
-  F(b_zp, S, 32, "source B zero point")                                                    \
-  F(alpha, F, 32, "function parameter alpha")                                              \
-  F(beta, F, 32, "function parameter beta")                                                \
-  F(cbytes, U, 32, "compressed source bytes actually read (0 = uncompressed)")             \
-  F(in_c, U, 16, "conv input channels in this tile (K per window position)")               \
-  F(in_h, U, 16, "conv input tile height")                                                 \
-  F(in_w, U, 24, "conv input tile width")                                                  \
-  F(out_h, U, 16, "conv output tile height")                                               \
-  F(out_w, U, 24, "conv output tile width")                                                \
-  F(out_c, U, 16, "conv output channels in this tile (N)")                                 \
-  F(k_h, U, 8, "kernel height")                                                            \
-  F(k_w, U, 8, "kernel width")                                                             \
-  F(st_h, U, 8, "stride along height")                                                     \
-  F(st_w, U, 8, "stride along width")                                                      \
-  F(dl_h, U, 8, "dilation along height")                                                   \
-  F(dl_w, U, 8, "dilation along width")                                                    \
-  F(pad_t, S, 8, "rows of padding above the tile (window origin offset)")                  \
-  F(pad_l, S, 8, "columns of padding left of the tile")                                    \
-  F(pad_b, S, 8, "rows of padding below (pooling only)")                                   \
-  F(pad_r, S, 8, "columns of padding right (pooling only)")                                \
-  F(c_space, E, 2, "per-channel parameter space (bias / multiplier table)")                \
-  F(c_addr, U, 40, "per-channel parameter byte address (0xFFFFFFFFFF = none)")             \
-  F(c_dim, U, 2, "which iteration dimension indexes the per-channel parameters")           \
-  F(shift, U, 8, "requantization right shift (per-tensor; per-channel comes from c_addr)") \
-  F(mult, S, 32, "requantization multiplier (per-tensor)")
+//   X(name, kind, bits, "doc")
+// (The macro parameter must not be called F: it would capture the kind F of float fields.)
+#define CARDSIM_ISA_FIELDS(X)                                                              \
+  X(wait, U, 8, "semaphore to wait on (decrement) before starting, 0 = none")              \
+  X(signal, U, 8, "semaphore to signal (increment) after finishing, 0 = none")             \
+  X(layer, U, 16, "index of the network layer this instruction belongs to")              \
+  X(sem, U, 8, "semaphore index")                                                          \
+  X(count, U, 16, "semaphore count")                                                       \
+  X(id, U, 32, "barrier id / host op index / interrupt code")                              \
+  X(fn, E, 8, "function selector")                                                         \
+  X(df, E, 2, "matrix-unit dataflow: ws, os, is")                                          \
+  X(acc, U, 1, "1 = accumulate into the accumulator, 0 = overwrite")                     \
+  X(dtype, E, 5, "element type of the computation")                                        \
+  X(n0, U, 24, "extent of dimension 0 (innermost)")                                        \
+  X(n1, U, 24, "extent of dimension 1")                                                    \
+  X(n2, U, 24, "extent of dimension 2")                                                    \
+  X(n3, U, 24, "extent of dimension 3 (outermost)")                                        \
+  X(d_space, E, 2, "destination space")                                                    \
+  X(d_addr, U, 40, "destination byte address")                                             \
+  X(d_type, E, 5, "destination element type")                                              \
+  X(d_s0, S, 32, "destination stride of dim 0, elements")                                  \
+  X(d_s1, S, 32, "destination stride of dim 1, elements")                                  \
+  X(d_s2, S, 32, "destination stride of dim 2, elements")                                  \
+  X(d_s3, S, 32, "destination stride of dim 3, elements")                                  \
+  X(d_scale, F, 32, "destination quantization scale (0 = not quantized)")                  \
+  X(d_zp, S, 32, "destination zero point")                                                 \
+  X(a_space, E, 2, "source A space")                                                       \
+  X(a_addr, U, 40, "source A byte address")                                                \
+  X(a_type, E, 5, "source A element type")                                                 \
+  X(a_s0, S, 32, "source A stride of dim 0, elements")                                     \
+  X(a_s1, S, 32, "source A stride of dim 1, elements")                                     \
+  X(a_s2, S, 32, "source A stride of dim 2, elements")                                     \
+  X(a_s3, S, 32, "source A stride of dim 3, elements")                                     \
+  X(a_scale, F, 32, "source A quantization scale (0 = not quantized)")                     \
+  X(a_zp, S, 32, "source A zero point")                                                    \
+  X(b_space, E, 2, "source B space")                                                       \
+  X(b_addr, U, 40, "source B byte address")                                                \
+  X(b_type, E, 5, "source B element type")                                                 \
+  X(b_s0, S, 32, "source B stride of dim 0, elements")                                     \
+  X(b_s1, S, 32, "source B stride of dim 1, elements")                                     \
+  X(b_s2, S, 32, "source B stride of dim 2, elements")                                     \
+  X(b_s3, S, 32, "source B stride of dim 3, elements")                                     \
+  X(b_scale, F, 32, "source B quantization scale (0 = not quantized)")                     \
+  X(b_zp, S, 32, "source B zero point")                                                    \
+  X(alpha, F, 32, "function parameter alpha")                                              \
+  X(beta, F, 32, "function parameter beta")                                                \
+  X(cbytes, U, 32, "compressed source bytes actually read (0 = uncompressed)")             \
+  X(in_c, U, 16, "conv input channels in this tile (K per window position)")               \
+  X(in_h, U, 16, "conv input tile height")                                                 \
+  X(in_w, U, 24, "conv input tile width")                                                  \
+  X(out_h, U, 16, "conv output tile height")                                               \
+  X(out_w, U, 24, "conv output tile width")                                                \
+  X(out_c, U, 16, "conv output channels in this tile (N)")                                 \
+  X(k_h, U, 8, "kernel height")                                                            \
+  X(k_w, U, 8, "kernel width")                                                             \
+  X(st_h, U, 8, "stride along height")                                                     \
+  X(st_w, U, 8, "stride along width")                                                      \
+  X(dl_h, U, 8, "dilation along height")                                                   \
+  X(dl_w, U, 8, "dilation along width")                                                    \
+  X(pad_t, S, 8, "rows of padding above the tile (window origin offset)")                  \
+  X(pad_l, S, 8, "columns of padding left of the tile")                                    \
+  X(pad_b, S, 8, "rows of padding below (pooling only)")                                   \
+  X(pad_r, S, 8, "columns of padding right (pooling only)")                                \
+  X(c_space, E, 2, "per-channel parameter space (bias / multiplier table)")                \
+  X(c_addr, U, 40, "per-channel parameter byte address (0xFFFFFFFFFF = none)")             \
+  X(c_dim, U, 2, "which iteration dimension indexes the per-channel parameters")           \
+  X(shift, U, 8, "requantization right shift (per-tensor; per-channel comes from c_addr)") \
+  X(mult, S, 32, "requantization multiplier (per-tensor)")
 
 enum class FieldId : uint8_t {
 #define CARDSIM_FIELD_ENUM(name, kind, bits, doc) name,
@@ -173,5 +176,31 @@ double get_field(const Instr& in, FieldId f);
 void set_field(Instr& in, FieldId f, double v);
 
 constexpr uint64_t kNoAddr = 0xFFFFFFFFFFull;  // c_addr value meaning "no parameters"
+
+// ---- Added by the isa/ implementation (names of enumerations, used by the assembler,
+// disassembler and the generated spec tables). Parsers return nullopt for unknown names.
+std::string_view space_name(Space s);          // "host", "dram", "sram", "acc"
+std::string_view dataflow_name(Dataflow d);    // "ws", "os", "is"
+std::optional<Space> space_from_name(std::string_view n);
+std::optional<Dataflow> dataflow_from_name(std::string_view n);
+std::optional<Fn> fn_from_name(std::string_view n);
+std::optional<int> queue_from_name(std::string_view n);  // "mxu" -> 0, "vpu" -> 1, "dma3" -> 5
+std::string_view engine_name(Engine e);        // "mxu", "vpu", "dma", "any"
+bool engine_runs_on_queue(Engine e, int queue);
+
+// Which enumeration an E-kind field holds.
+enum class EnumSet : uint8_t { None, Space, DType, Fn, Dataflow };
+EnumSet enum_set_of(FieldId f);
+// Name of value v of field f ("" if v is not a valid value of its enumeration).
+std::string_view enum_value_name(FieldId f, int64_t v);
+std::optional<int64_t> enum_value_from_name(FieldId f, std::string_view n);
+// All valid (value, name) pairs of an enumeration, ascending by value.
+std::vector<std::pair<int64_t, std::string_view>> enum_values(EnumSet s);
+
+std::optional<FieldId> field_by_name(std::string_view n);
+bool opcode_has_field(Opcode op, FieldId f);  // wait/signal/layer: always true
+// Empty if value v fits field f (range for U/S, valid enumeration value for E), else a
+// sentence naming the field, the value and the allowed range.
+std::string field_value_problem(FieldId f, double v);
 
 }  // namespace cardsim::isa
