@@ -1,0 +1,153 @@
+// Runs every ONNX backend node test (Debian's libonnx-testdata) whose operators the
+// reference kernels implement through load_onnx + ref::run_graph and compares with
+// output_N.pb: floats with the suite's tolerance (rtol 1e-3, atol 1e-5), everything else
+// exactly. Prints "N passed, N failed, N skipped" and each failure with its reason.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "compiler/frontend/onnx_loader.h"
+#include "compiler/frontend/tensor_io.h"
+#include "compiler/reference/ops.h"
+#include "core/error.h"
+#include "onnx/onnx_pb.h"
+
+namespace cardsim {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kNodeDir = "/usr/share/libonnx-testdata/data/node";
+
+// Tests of implemented operators that are deliberately not run, with the reason.
+const std::map<std::string, std::string> kSkipped = {
+    {"test_cast_FLOAT_to_STRING", "string tensors are out of scope for an accelerator simulator"},
+    {"test_cast_STRING_to_FLOAT", "string tensors are out of scope for an accelerator simulator"},
+    {"test_castlike_FLOAT_to_STRING", "string tensors are out of scope for an accelerator simulator"},
+    {"test_castlike_STRING_to_FLOAT", "string tensors are out of scope for an accelerator simulator"},
+    {"test_castlike_FLOAT_to_STRING_expanded", "string tensors are out of scope for an accelerator simulator"},
+    {"test_castlike_STRING_to_FLOAT_expanded", "string tensors are out of scope for an accelerator simulator"},
+    {"test_identity_sequence", "sequence values are not tensors (no sequence support)"},
+    {"test_identity_opt", "optional values are not tensors (no optional support)"},
+    {"test_training_dropout", "training-mode Dropout draws a random mask; output not reproducible"},
+    {"test_training_dropout_default", "training-mode Dropout draws a random mask; output not reproducible"},
+    {"test_training_dropout_default_mask", "training-mode Dropout draws a random mask; output not reproducible"},
+    {"test_training_dropout_mask", "training-mode Dropout draws a random mask; output not reproducible"},
+    {"test_dropout_random_old", "Dropout opset 6 with is_test=0 is training mode (random mask)"},
+};
+
+onnx::ModelProto read_model(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  onnx::ModelProto m;
+  if (!m.ParseFromIstream(&in)) fail(ErrorKind::Format, "{}: not an ONNX model", path);
+  return m;
+}
+
+bool is_float(DType t) { return dtype_is_float(t); }
+
+// Empty string = equal; otherwise what differs.
+std::string compare(const std::string& name, const Tensor& got, const Tensor& want) {
+  if (got.dtype != want.dtype)
+    return fmt::format("output '{}': dtype {} expected {}", name, dtype_name(got.dtype), dtype_name(want.dtype));
+  if (got.shape != want.shape)
+    return fmt::format("output '{}': shape {} expected {}", name, shape_str(got.shape), shape_str(want.shape));
+  if (want.dtype == DType::String) return got.strings == want.strings ? "" : fmt::format("output '{}': strings differ", name);
+  if (!is_float(want.dtype)) {
+    if (got.data == want.data) return "";
+    for (size_t i = 0; i < size_t(want.numel()); ++i)
+      if (got.get(i) != want.get(i))
+        return fmt::format("output '{}' element {}: {} expected {}", name, i, got.get(i), want.get(i));
+    return fmt::format("output '{}': bytes differ", name);
+  }
+  for (size_t i = 0; i < size_t(want.numel()); ++i) {
+    double g = got.get(i), w = want.get(i);
+    if (std::isnan(w) && std::isnan(g)) continue;
+    if (std::isinf(w) && g == w) continue;
+    if (!(std::fabs(g - w) <= 1e-5 + 1e-3 * std::fabs(w)))
+      return fmt::format("output '{}' element {}: {} expected {}", name, i, g, w);
+  }
+  return "";
+}
+
+struct Result {
+  enum Kind { Pass, Fail, Skip } kind;
+  std::string reason;
+};
+
+Result run_one(const fs::path& dir) {
+  const std::string test = dir.filename().string();
+  if (auto it = kSkipped.find(test); it != kSkipped.end()) return {Result::Skip, it->second};
+  onnx::ModelProto m = read_model((dir / "model.onnx").string());
+  for (const auto& n : m.graph().node()) {
+    bool onnx_domain = n.domain().empty() || n.domain() == "ai.onnx";
+    if (!onnx_domain || !ref::is_supported(n.op_type()))
+      return {Result::Skip, fmt::format("operator {}{} is not implemented", n.domain().empty() ? "" : n.domain() + ".", n.op_type())};
+  }
+  const fs::path data = dir / "test_data_set_0";
+  try {
+    LoadOptions opt;
+    opt.check_ops = true;
+    ir::Graph g = load_onnx((dir / "model.onnx").string(), opt);
+    auto inputs = read_test_data_dir(data.string(), "input_");
+    auto outputs = read_test_data_dir(data.string(), "output_");
+    // Bind inputs by name when the .pb carries one, else by position among the
+    // non-initializer graph inputs (ONNX test-data convention).
+    std::vector<std::string> graph_inputs;
+    for (const auto& vi : m.graph().input()) {
+      bool init = false;
+      for (const auto& t : m.graph().initializer()) init |= t.name() == vi.name();
+      if (!init) graph_inputs.push_back(vi.name());
+    }
+    std::map<std::string, Tensor> feed;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      std::string name = i < graph_inputs.size() ? graph_inputs[i] : inputs[i].first;
+      feed[name] = inputs[i].second;
+    }
+    auto got = ref::run_graph(g, feed);
+    if (outputs.size() != size_t(m.graph().output_size()))
+      return {Result::Fail, fmt::format("{} expected outputs for {} graph outputs", outputs.size(), m.graph().output_size())};
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const std::string& name = m.graph().output(int(i)).name();
+      auto it = got.find(name);
+      if (it == got.end()) return {Result::Fail, fmt::format("output '{}' not produced", name)};
+      std::string diff = compare(name, it->second, outputs[i].second);
+      if (!diff.empty()) return {Result::Fail, diff};
+    }
+  } catch (const Error& e) {
+    return {Result::Fail, e.what()};
+  }
+  return {Result::Pass, ""};
+}
+
+TEST(RefConformance, OnnxNodeSuite) {
+  if (!fs::is_directory(kNodeDir)) GTEST_SKIP() << kNodeDir << " not installed (Debian package libonnx-testdata)";
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(kNodeDir))
+    if (fs::exists(e.path() / "model.onnx")) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  int passed = 0, failed = 0, skipped = 0;
+  std::map<std::string, int> skip_reasons;
+  std::string failures;
+  for (const auto& d : dirs) {
+    Result r = run_one(d);
+    if (r.kind == Result::Pass) ++passed;
+    if (r.kind == Result::Skip) { ++skipped; ++skip_reasons[r.reason]; }
+    if (r.kind == Result::Fail) {
+      ++failed;
+      failures += fmt::format("  FAIL {}: {}\n", d.filename().string(), r.reason);
+    }
+  }
+  std::string summary = fmt::format("ONNX node suite: {} passed, {} failed, {} skipped\n", passed, failed, skipped);
+  std::string skips;
+  for (auto& [reason, count] : skip_reasons) skips += fmt::format("  skip x{}: {}\n", count, reason);
+  std::printf("%s%s%s", summary.c_str(), failures.c_str(), skips.c_str());
+  EXPECT_EQ(failed, 0) << summary << failures;
+  EXPECT_GT(passed, 400) << "far fewer node tests ran than expected";
+}
+
+}  // namespace
+}  // namespace cardsim
