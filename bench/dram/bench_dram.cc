@@ -1,0 +1,59 @@
+// Prints the DRAM calibration table: configuration, pattern, reference figure (DESIGN.md,
+// measured with DRAMSim3 / Ramulator 2), cardsim's figure and the error; then model speed.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "bench/dram/calibration.h"
+
+using namespace cardsim::dram;
+
+namespace {
+int g_over_target = 0;
+
+void row(const char* config, const char* what, double ref_lo, double ref_hi, double got, const char* unit) {
+  const double err = got < ref_lo ? (got - ref_lo) / ref_lo : got > ref_hi ? (got - ref_hi) / ref_hi : 0.0;
+  char ref[64];
+  if (ref_lo == ref_hi) std::snprintf(ref, sizeof ref, "%.1f", ref_lo);
+  else std::snprintf(ref, sizeof ref, "%.1f-%.1f", ref_lo, ref_hi);
+  const bool ok = std::fabs(err) <= 0.05;
+  if (!ok) ++g_over_target;
+  std::printf("%-34s %-34s %12s %9.2f %-5s %+6.1f%% %s\n", config, what, ref, got, unit, 100 * err,
+              ok ? "" : "(over 5% target)");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 400000;
+  namespace cal = calibration;
+  std::printf("%-34s %-34s %12s %9s %-5s %7s\n", "config", "pattern", "reference", "cardsim", "", "error");
+  const auto ddr_bg = cal::ddr4_3200("RoRaBaCoBgCh");
+  const auto ddr_rm = cal::ddr4_3200("RoBaRaCoCh");
+  const char* ddr = "DDR4-3200 x8 2R 1ch (25.6 GB/s)";
+  row(ddr, "sequential, BG-interleaved", 24.1, 24.2,
+      cal::bandwidth(ddr_bg, Pattern::Sequential, n, 0).bandwidth_gbps, "GB/s");
+  row(ddr, "sequential, row-major RoBaRaCoCh", 13.8, 16.9,
+      cal::bandwidth(ddr_rm, Pattern::Sequential, n, 0).bandwidth_gbps, "GB/s");
+  row(ddr, "random over 8 GiB", 20.5, 21.7,
+      cal::bandwidth(ddr_bg, Pattern::Random, n, 8ull << 30).bandwidth_gbps, "GB/s");
+  row(ddr, "idle latency, closed bank", 27.6, 28.0, DramModel(ddr_bg).idle_latency_ns(), "ns");
+  row(ddr, "idle latency, random", 46.0, 46.1, cal::idle_latency(ddr_bg, Pattern::Random, 20000, 8ull << 30), "ns");
+
+  const auto hbm = cal::hbm2_8ch();
+  const char* h = "HBM2 8ch (256 GB/s)";
+  row(h, "sequential", 236, 236, cal::bandwidth(hbm, Pattern::Sequential, n, 0).bandwidth_gbps, "GB/s");
+  row(h, "random", 61.5, 61.5, cal::bandwidth(hbm, Pattern::Random, n, 8ull << 30).bandwidth_gbps, "GB/s");
+  row(h, "idle latency, closed bank", 32.0, 32.0, DramModel(hbm).idle_latency_ns(), "ns");
+  row(h, "idle latency, random", 44.4, 44.4, cal::idle_latency(hbm, Pattern::Random, 20000, 8ull << 30), "ns");
+
+  // Model speed: requests per second of wall time.
+  auto reqs = generate_pattern(Pattern::Random, 2000000, 8ull << 30, 64, 3);
+  DramModel m(ddr_bg);
+  const auto t0 = std::chrono::steady_clock::now();
+  m.serve(reqs);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\nmodel speed: %.2f M requests/s (2 M random DDR4 requests in %.3f s)\n", 2.0 / s, s);
+  std::printf("%d figure(s) outside the 5%% target\n", g_over_target);
+  return 0;
+}

@@ -1,0 +1,57 @@
+// Calibration configurations and measurements shared by bench_dram and tests/dram:
+// the DESIGN.md "Reference figures" setups, built from the speed-grade table.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/dram/replay.h"
+
+namespace cardsim::dram::calibration {
+
+// DDR4-3200 x8 DIMM: 1 channel, 2 ranks, 4x4 banks, 64-bit bus, 8 KiB rows, 16 GiB.
+inline DramConfig ddr4_3200(const std::string& mapping) {
+  DramConfig c;
+  c.standard = "DDR4";
+  c.speed_grade = "DDR4_3200";
+  c.channels = 1;
+  c.ranks = 2;
+  c.bank_groups = 4;
+  c.banks_per_group = 4;
+  c.bus_width_bits = 64;
+  c.row_bytes = 8192;
+  c.capacity_bytes = 16ull << 30;
+  c.address_mapping = mapping;
+  c.controller_latency_ns = 0.0;
+  return c;
+}
+
+// HBM2 2 Gb/s, 8 legacy 128-bit channels, 4x4 banks, 1 KiB rows, 8 GiB.
+inline DramConfig hbm2_8ch() {
+  DramConfig c;
+  c.standard = "HBM2";
+  c.speed_grade = "HBM2_2000";
+  c.channels = 8;
+  c.ranks = 1;
+  c.bank_groups = 4;
+  c.banks_per_group = 4;
+  c.bus_width_bits = 128;
+  c.row_bytes = 1024;
+  c.capacity_bytes = 8ull << 30;
+  c.address_mapping = "RoBaRaCoCh";
+  c.controller_latency_ns = 2.0;
+  return c;
+}
+
+// Saturating-issue bandwidth of `count` 64-byte reads.
+inline ReplayResult bandwidth(const DramConfig& cfg, Pattern p, uint64_t count, uint64_t span) {
+  auto reqs = generate_pattern(p, count, span, 64, 42);
+  return replay_requests(reqs, cfg);
+}
+
+// Unloaded latency: one read every 500 ns (no queueing), mean over `count` requests.
+inline double idle_latency(const DramConfig& cfg, Pattern p, uint64_t count, uint64_t span) {
+  auto reqs = generate_pattern(p, count, span, 64, 7, 500.0);
+  return replay_requests(reqs, cfg).mean_latency_ns;
+}
+
+}  // namespace cardsim::dram::calibration
