@@ -19,12 +19,15 @@ const USAGE = `usage:
       without --inputs, seeded random inputs are used
   node tools/ort_run.js MODEL.onnx --info
       print the model's inputs and outputs as JSON
+  node tools/ort_run.js MODEL.onnx --fold OUT.onnx
+      save the model after onnxruntime's basic optimisations (constant folding, shape arithmetic
+      removed, Conv+BN/Add/Mul folded): plain ONNX-domain ops only
 options: --seed S (default 1), --threads T (default 1: intra- and inter-op threads)`;
 
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const opts = { model: null, inputs: null, outputs: null, dataSets: null, seedInputs: null, seed: 1, time: 0, info: false,
+  const opts = { model: null, inputs: null, outputs: null, dataSets: null, fold: null, seedInputs: null, seed: 1, time: 0, info: false,
     json: false, threads: 1, dims: {}, shapes: {} };
   const need = (i, flag) => {
     if (i + 1 >= argv.length) throw new UsageError(`${flag} needs a value`);
@@ -39,6 +42,7 @@ function parseArgs(argv) {
     switch (a) {
       case '--inputs': opts.inputs = need(i, a); i++; break;
       case '--outputs': opts.outputs = need(i, a); i++; break;
+      case '--fold': opts.fold = need(i, a); i++; break;
       case '--data-sets': opts.dataSets = need(i, a); i++; break;
       case '--seed-inputs': opts.seedInputs = need(i, a); i++; break;
       case '--seed': {
@@ -69,8 +73,8 @@ function parseArgs(argv) {
   }
   if (!opts.model) throw new UsageError('no MODEL.onnx given');
   const modes = [opts.info, opts.seedInputs !== null, opts.time > 0, opts.outputs !== null,
-    opts.dataSets !== null].filter(Boolean).length;
-  if (modes === 0) throw new UsageError('nothing to do: give --outputs, --seed-inputs, --time or --info');
+    opts.dataSets !== null, opts.fold !== null].filter(Boolean).length;
+  if (modes === 0) throw new UsageError('nothing to do: give --outputs, --data-sets, --seed-inputs, --time, --fold or --info');
   if (opts.outputs !== null && opts.inputs === null) throw new UsageError('--outputs needs --inputs DIR');
   return opts;
 }
@@ -202,6 +206,14 @@ async function main() {
     logSeverityLevel: 4, // fatal only: load errors are reported below, once, without colour codes
   }).catch((e) => { throw new Error(`${opts.model}: onnxruntime cannot load the model: ${e.message.trim()}`); });
 
+  if (opts.fold !== null) {
+    // 'basic' keeps to ONNX-domain operators; 'extended'/'all' would emit com.microsoft fused ops.
+    const folder = await ort.InferenceSession.create(opts.model, {
+      executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1,
+      graphOptimizationLevel: 'basic', optimizedModelFilePath: opts.fold, logSeverityLevel: 4,
+    });
+    await folder.release();
+  }
   if (opts.info) {
     console.log(JSON.stringify({ inputs: session.inputMetadata, outputs: session.outputMetadata }, null, 1));
   }

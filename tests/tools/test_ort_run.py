@@ -148,6 +148,35 @@ class SeededInputsAndTiming(unittest.TestCase):
         self.assertTrue(report["min_ms"] <= report["median_ms"] <= report["max_ms"])
 
 
+class Fold(unittest.TestCase):
+    def test_fold_removes_constant_and_shape_arithmetic(self):
+        # y = Reshape(x + a*b, Shape(x)): a*b and Shape(x) are constant for a static input.
+        a = numpy_helper.from_array(np.array([1.5, -2.0, 0.25], dtype=np.float32), "a")
+        b = numpy_helper.from_array(np.array([2.0, 3.0, 4.0], dtype=np.float32), "b")
+        nodes = [helper.make_node("Mul", ["a", "b"], ["ab"]), helper.make_node("Add", ["x", "ab"], ["s"]),
+                 helper.make_node("Shape", ["x"], ["shape"]), helper.make_node("Reshape", ["s", "shape"], ["y"])]
+        graph = helper.make_graph(nodes, "fold", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])], [a, b])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        with tempfile.TemporaryDirectory() as tmp:
+            onnx.save(model, os.path.join(tmp, "model.onnx"))
+            result = run(os.path.join(tmp, "model.onnx"), "--fold", os.path.join(tmp, "folded.onnx"))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            folded = onnx.load(os.path.join(tmp, "folded.onnx"))
+            ops = [n.op_type for n in folded.graph.node]
+            self.assertNotIn("Mul", ops)
+            self.assertNotIn("Shape", ops)
+            self.assertTrue(all(n.domain in ("", "ai.onnx") for n in folded.graph.node))
+            x = np.arange(6, dtype=np.float32).reshape(2, 3)
+            with open(os.path.join(tmp, "input_0.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(x, "x").SerializeToString())
+            result = run(os.path.join(tmp, "folded.onnx"), "--inputs", tmp, "--outputs", tmp)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            y = numpy_helper.to_array(read_tensor(os.path.join(tmp, "output_0.pb")))
+            np.testing.assert_allclose(y, x + np.array([3.0, -6.0, 1.0], dtype=np.float32))
+
+
 class Errors(unittest.TestCase):
     CASE = os.path.join(NODE_TESTS, "test_conv_with_strides_padding")
 
