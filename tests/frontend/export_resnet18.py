@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+"""Exports a random-weight torchvision resnet18 (weights=None, seed 0, opset 13, eval mode,
+BN folded by torch) for the frontend tests.
+
+usage: export_resnet18.py OUT_DIR
+writes OUT_DIR/resnet18.onnx (static 1x3x224x224 input) and OUT_DIR/resnet18_dynamic.onnx
+(batch dim exported as the symbolic 'batch'). Skips files that already exist.
+"""
+import os
+import sys
+import warnings
+
+import torch
+import torchvision
+
+
+def main():
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None).eval()
+    example = torch.randn(1, 3, 224, 224)
+    for name, dynamic in (("resnet18.onnx", None), ("resnet18_dynamic.onnx", {"input": {0: "batch"}, "logits": {0: "batch"}})):
+        path = os.path.join(out_dir, name)
+        if os.path.exists(path):
+            continue
+        tmp = path + ".tmp"
+        torch.onnx.export(model, example, tmp, opset_version=13, input_names=["input"], output_names=["logits"],
+                          do_constant_folding=True, dynamic_axes=dynamic,
+                          training=torch.onnx.TrainingMode.EVAL)
+        os.replace(tmp, path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+// A torchvision resnet18 exported by torch at test time (tests/frontend/export_resnet18.py).
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "compiler/frontend/onnx_loader.h"
+#include "core/error.h"
+#include <gtest/gtest.h>
+
+namespace cardsim {
+namespace {
+
+std::string exported(const std::string& file) {
+  static bool ran = false;
+  std::string dir = FRONTEND_TEST_DATA_DIR;
+  if (!ran) {
+    ran = true;
+    std::string cmd = std::string("/usr/bin/python3 ") + FRONTEND_EXPORT_SCRIPT + " " + dir;
+    int rc = std::system(cmd.c_str());
+    EXPECT_EQ(rc, 0) << cmd;
+  }
+  return dir + "/" + file;
+}
+
+TEST(Resnet18, LoadsStaticAndFolded) {
+  std::string path = exported("resnet18.onnx");
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  ir::Graph g = load_onnx(path);
+  std::map<std::string, int> count;
+  for (const auto& n : g.nodes) count[n.op_type]++;
+  // resnet18 with BN folded into the convs: stem conv + 8 basic blocks x 2 convs + 3
+  // downsample 1x1 convs = 20 Conv; stem ReLU + 2 per block = 17 Relu; 8 residual Adds;
+  // MaxPool, GlobalAveragePool, Flatten, Gemm. Shape plumbing (if any) must be folded.
+  std::map<std::string, int> expected = {{"Conv", 20}, {"Relu", 17}, {"Add", 8}, {"MaxPool", 1},
+                                         {"GlobalAveragePool", 1}, {"Flatten", 1}, {"Gemm", 1}};
+  EXPECT_EQ(count, expected);
+  EXPECT_EQ(g.nodes.size(), 49u);
+  ASSERT_EQ(g.inputs, std::vector<std::string>{"input"});
+  ASSERT_EQ(g.outputs, std::vector<std::string>{"logits"});
+  EXPECT_EQ(g.value("input").shape, (Shape{1, 3, 224, 224}));
+  EXPECT_EQ(g.value("logits").shape, (Shape{1, 1000}));
+  EXPECT_EQ(g.source_sha256.size(), 64u);
+  // Every value static; spot-check the stem: 224 -> conv s2 -> 112 -> maxpool s2 -> 56.
+  for (const auto& [name, v] : g.values)
+    for (auto d : v.shape) EXPECT_GE(d, 0) << name;
+  EXPECT_EQ(g.value(g.nodes[0].outputs[0]).shape, (Shape{1, 64, 112, 112}));
+  for (const auto& n : g.nodes)
+    if (n.op_type == "MaxPool") EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 64, 56, 56}));
+    else if (n.op_type == "GlobalAveragePool") EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 512, 1, 1}));
+  // 11.69 M parameters (torchvision's figure for resnet18), all now constants.
+  int64_t params = 0;
+  for (const auto& [name, v] : g.values)
+    if (v.constant && v.dtype == DType::F32) params += shape_numel(v.shape);
+  EXPECT_NEAR(double(params), 11.69e6, 0.01e6);
+}
+
+TEST(Resnet18, DynamicBatchNeedsBatchOption) {
+  std::string path = exported("resnet18_dynamic.onnx");
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  try {
+    load_onnx(path);
+    FAIL() << "dynamic batch loaded without --batch";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("--batch N"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'input'"), std::string::npos) << e.what();
+  }
+  LoadOptions opt;
+  opt.batch = 2;
+  ir::Graph g = load_onnx(path, opt);
+  EXPECT_EQ(g.value("input").shape, (Shape{2, 3, 224, 224}));
+  EXPECT_EQ(g.value("logits").shape, (Shape{2, 1000}));
+  // The dynamic export adds shape plumbing; after folding the graph is as small as the static one.
+  EXPECT_LE(g.nodes.size(), 51u);
+}
+
+}  // namespace
+}  // namespace cardsim
