@@ -22,18 +22,20 @@ struct ResizeSpec {
   Shape out;
 };
 
-double to_input_coord(const ResizeSpec& s, size_t d, int64_t x, int64_t in, int64_t out) {
-  const double scale = s.scales[d];
+// length_resized is in * scale, unfloored, as in the ONNX reference implementation (it
+// differs from the integer output size when a scale does not divide evenly).
+double to_input_coord(const ResizeSpec& s, size_t d, int64_t x, int64_t in) {
+  const double scale = s.scales[d], len = double(in) * scale;
   const std::string& c = s.coord;
   if (c == "half_pixel") return (double(x) + 0.5) / scale - 0.5;
-  if (c == "pytorch_half_pixel") return out > 1 ? (double(x) + 0.5) / scale - 0.5 : 0.0;
-  if (c == "align_corners") return out == 1 ? 0.0 : double(x) * double(in - 1) / double(out - 1);
+  if (c == "pytorch_half_pixel") return len > 1 ? (double(x) + 0.5) / scale - 0.5 : 0.0;
+  if (c == "align_corners") return len == 1 ? 0.0 : double(x) * double(in - 1) / (len - 1);
   if (c == "asymmetric") return double(x) / scale;
   if (c == "tf_half_pixel_for_nn") return (double(x) + 0.5) / scale;
   // tf_crop_and_resize
   const size_t r = s.scales.size();
   const double start = s.roi[d], end = s.roi[d + r];
-  return out > 1 ? start * double(in - 1) + double(x) * (end - start) * double(in - 1) / double(out - 1)
+  return len > 1 ? start * double(in - 1) + double(x) * (end - start) * double(in - 1) / (len - 1)
                  : 0.5 * (start + end) * double(in - 1);
 }
 
@@ -46,8 +48,8 @@ int64_t nearest_index(const std::string& mode, double x) {
 }
 
 // Taps for one output coordinate along one dimension; empty = extrapolation_value.
-std::vector<Tap> taps_for(const ir::Node& n, const ResizeSpec& s, size_t d, int64_t x, int64_t in, int64_t out) {
-  const double xo = to_input_coord(s, d, x, in, out);
+std::vector<Tap> taps_for(const ir::Node& n, const ResizeSpec& s, size_t d, int64_t x, int64_t in) {
+  const double xo = to_input_coord(s, d, x, in);
   if (s.coord == "tf_crop_and_resize" && (xo < 0 || xo > double(in - 1))) return {};
   if (s.mode == "nearest") return {{std::clamp<int64_t>(nearest_index(s.nearest, xo), 0, in - 1), 1.0}};
   if (s.mode == "linear") {
@@ -84,7 +86,7 @@ Tensor interpolate(const ir::Node& n, const Tensor& x, const ResizeSpec& s) {
   for (size_t d = 0; d < r; ++d) {
     taps[d].resize(size_t(s.out[d]));
     for (int64_t o = 0; o < s.out[d]; ++o) {
-      auto t = taps_for(n, s, d, o, x.shape[d], s.out[d]);
+      auto t = taps_for(n, s, d, o, x.shape[d]);
       if (!t.empty()) {  // drop zero-weight taps (e.g. exact pixel hits) but keep one
         Tap first = t.front();
         std::erase_if(t, [](const Tap& tp) { return tp.weight == 0; });

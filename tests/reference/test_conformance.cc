@@ -11,7 +11,7 @@
 #include <map>
 #include <set>
 
-#include "compiler/frontend/onnx_loader.h"
+#include "compiler/frontend/onnx_convert.h"
 #include "compiler/frontend/tensor_io.h"
 #include "compiler/reference/ops.h"
 #include "core/error.h"
@@ -37,6 +37,11 @@ const std::map<std::string, std::string> kSkipped = {
     {"test_training_dropout_default", "training-mode Dropout draws a random mask; output not reproducible"},
     {"test_training_dropout_default_mask", "training-mode Dropout draws a random mask; output not reproducible"},
     {"test_training_dropout_mask", "training-mode Dropout draws a random mask; output not reproducible"},
+    // ONNX 1.12's generator truncated float -> bfloat16; cardsim rounds to nearest even like
+    // onnxruntime, the card's vector unit and the regenerated data of ONNX >= 1.13.
+    {"test_cast_FLOAT_to_BFLOAT16", "expected data truncates to bf16; we round to nearest even"},
+    {"test_castlike_FLOAT_to_BFLOAT16", "expected data truncates to bf16; we round to nearest even"},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", "expected data truncates to bf16; we round to nearest even"},
     {"test_dropout_random_old", "Dropout opset 6 with is_test=0 is training mode (random mask)"},
 };
 
@@ -48,6 +53,38 @@ onnx::ModelProto read_model(const std::string& path) {
 }
 
 bool is_float(DType t) { return dtype_is_float(t); }
+
+int onnx_opset(const onnx::ModelProto& m) {
+  for (const auto& imp : m.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx") return int(imp.version());
+  return 1;
+}
+
+// Nodes, initializers (as constants), inputs and outputs of the model; nothing inferred.
+ir::Graph graph_from_model(const onnx::ModelProto& m, const std::string& dir) {
+  ir::Graph g;
+  g.name = m.graph().name();
+  g.opset = onnx_opset(m);
+  std::set<std::string> inits;
+  for (const auto& t : m.graph().initializer()) {
+    ir::Value v;
+    v.name = t.name();
+    v.constant = tensor_from_proto(t, dir, "initializer " + t.name());
+    g.values[v.name] = v;
+    inits.insert(t.name());
+  }
+  for (const auto& vi : m.graph().input())
+    if (!inits.count(vi.name())) g.inputs.push_back(vi.name());
+  for (const auto& vi : m.graph().output()) g.outputs.push_back(vi.name());
+  int i = 0;
+  for (const auto& np : m.graph().node()) {
+    ir::Node n = node_from_proto(np, g.opset, dir);
+    if (n.name.empty()) n.name = fmt::format("{}_{}", n.op_type, i);
+    ++i;
+    g.nodes.push_back(std::move(n));
+  }
+  return g;
+}
 
 // Empty string = equal; otherwise what differs.
 std::string compare(const std::string& name, const Tensor& got, const Tensor& want) {
@@ -89,24 +126,26 @@ Result run_one(const fs::path& dir) {
   }
   const fs::path data = dir / "test_data_set_0";
   try {
-    LoadOptions opt;
-    opt.check_ops = true;
-    ir::Graph g = load_onnx((dir / "model.onnx").string(), opt);
+    // The graph is built straight from the protobuf (no shape inference, no folding) so that
+    // the node runs in ref::run_graph even where the compiler's loader would demand static
+    // shapes (e.g. Slice starts fed at run time) or reject an old opset.
+    ir::Graph g = graph_from_model(m, dir.string());
     auto inputs = read_test_data_dir(data.string(), "input_");
     auto outputs = read_test_data_dir(data.string(), "output_");
-    // Bind inputs by name when the .pb carries one, else by position among the
-    // non-initializer graph inputs (ONNX test-data convention).
-    std::vector<std::string> graph_inputs;
-    for (const auto& vi : m.graph().input()) {
-      bool init = false;
-      for (const auto& t : m.graph().initializer()) init |= t.name() == vi.name();
-      if (!init) graph_inputs.push_back(vi.name());
-    }
+    // ONNX 1.12's test data stores bfloat16 tensors as uint16 bit patterns: take the
+    // declared graph type for those (same bits).
+    auto declared = [&](const onnx::ValueInfoProto& vi, Tensor& t) {
+      if (vi.type().tensor_type().elem_type() == int(DType::BF16) && t.dtype == DType::U16) t.dtype = DType::BF16;
+    };
     std::map<std::string, Tensor> feed;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      std::string name = i < graph_inputs.size() ? graph_inputs[i] : inputs[i].first;
-      feed[name] = inputs[i].second;
+      if (i >= g.inputs.size()) return {Result::Fail, fmt::format("input_{}.pb has no graph input", i)};
+      for (const auto& vi : m.graph().input())
+        if (vi.name() == g.inputs[i]) declared(vi, inputs[i].second);
+      feed[g.inputs[i]] = inputs[i].second;
     }
+    for (size_t i = 0; i < outputs.size() && int(i) < m.graph().output_size(); ++i)
+      declared(m.graph().output(int(i)), outputs[i].second);
     auto got = ref::run_graph(g, feed);
     if (outputs.size() != size_t(m.graph().output_size()))
       return {Result::Fail, fmt::format("{} expected outputs for {} graph outputs", outputs.size(), m.graph().output_size())};
