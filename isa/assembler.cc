@@ -112,7 +112,7 @@ std::string float_text(float f) {
 
 std::string shape_text(const Shape& s) {
   std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  for (size_t i = 0; i < s.size(); ++i) out += fmt::format("{}{}", i ? "," : "", s[i]);
   return out + "]";
 }
 
@@ -195,7 +195,7 @@ std::string disassemble(const Program& p) {
   }
   out += fmt::format(".constants {} {}\n", hex(p.constants_addr), p.constants.size());
   for (size_t i = 0; i < p.constants.size(); i += kDataBytesPerLine)
-    out += ".data " + base64_encode(p.constants.data() + i, std::min(kDataBytesPerLine, p.constants.size() - i)) + "\n";
+    out += fmt::format(".data {}\n", base64_encode(p.constants.data() + i, std::min(kDataBytesPerLine, p.constants.size() - i)));
   return out;
 }
 
@@ -359,7 +359,7 @@ class Assembler {
     for (const auto& [v, n] : enum_values(EnumSet::DType))
       if (n == t.text && !t.quoted) return DType(v);
     std::string names;
-    for (const auto& [v, n] : enum_values(EnumSet::DType)) names += (names.empty() ? "" : " ") + std::string(n);
+    for (const auto& [v, n] : enum_values(EnumSet::DType)) names += fmt::format("{}{}", names.empty() ? "" : " ", n);
     error(t.col, fmt::format("unknown data type '{}' (expected one of: {})", t.text, names));
   }
   Shape parse_shape(const Token& t) {
@@ -523,7 +523,7 @@ class Assembler {
     const OpcodeInfo* oi = m.quoted ? nullptr : opcode_by_mnemonic(m.text);
     if (!oi) {
       std::string names;
-      for (int o = 0; o < kNumOpcodes; ++o) names += (o ? " " : "") + std::string(opcode_info(Opcode(o)).mnemonic);
+      for (int o = 0; o < kNumOpcodes; ++o) names += fmt::format("{}{}", o ? " " : "", opcode_info(Opcode(o)).mnemonic);
       error(m.col, fmt::format("unknown mnemonic '{}' (expected a directive or one of: {})", m.text, names));
     }
     if (queue_ < 0) error(m.col, fmt::format("{} outside a queue: put '.queue NAME' before instructions", m.text));
@@ -543,7 +543,7 @@ class Assembler {
       auto f = field_by_name(name);
       if (!f || !opcode_has_field(oi->op, *f)) {
         std::string names = "wait signal layer";
-        for (FieldId g : oi->fields) names += " " + std::string(field_info(g).name);
+        for (FieldId g : oi->fields) names += fmt::format(" {}", field_info(g).name);
         error(t.col, fmt::format("unknown field '{}' for {} (fields: {})", name, oi->mnemonic, names));
       }
       if (!given.insert(*f).second) error(t.col, fmt::format("field {} given twice", name));
@@ -558,7 +558,7 @@ class Assembler {
           auto e = enum_value_from_name(*f, v.text);
           if (!e) {
             std::string names;
-            for (const auto& [val, n] : enum_values(enum_set_of(*f))) names += (names.empty() ? "" : " ") + std::string(n);
+            for (const auto& [val, n] : enum_values(enum_set_of(*f))) names += fmt::format("{}{}", names.empty() ? "" : " ", n);
             error(v.col, fmt::format("unknown value '{}' for {} (expected one of: {})", v.text, name, names));
           }
           value = double(*e);

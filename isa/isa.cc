@@ -52,7 +52,7 @@ const std::vector<OpcodeInfo>& opcode_table() {
        {F::fn, F::alpha, F::beta, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a)},
        "elementwise unary function"},
       {Opcode::VpuBinary, "vpu.binary", Engine::Vpu,
-       {F::fn, F::alpha, F::beta, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a), CARDSIM_OPERAND(b)},
+       {F::fn, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a), CARDSIM_OPERAND(b)},
        "elementwise binary function, broadcasting by zero strides"},
       {Opcode::VpuRequant, "vpu.requant", Engine::Vpu,
        {F::fn, F::alpha, F::beta, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a), F::b_space, F::b_addr,

@@ -92,7 +92,7 @@ std::string replace_generated_block(const std::string& doc) {
   if (b == std::string::npos || e == std::string::npos || e < b)
     fail(ErrorKind::Format, "ISA.md: expected the markers '{}' and then '{}'", kGeneratedBegin, kGeneratedEnd);
   size_t body = b + std::string_view(kGeneratedBegin).size();
-  return doc.substr(0, body) + "\n" + isa_reference_markdown() + doc.substr(e);
+  return fmt::format("{}\n{}{}", doc.substr(0, body), isa_reference_markdown(), doc.substr(e));
 }
 
 }  // namespace cardsim::isa

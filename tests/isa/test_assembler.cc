@@ -123,7 +123,7 @@ TEST(Assembler, FloatEdgesSurviveExactly) {
   EXPECT_EQ(std::bit_cast<uint32_t>(b.beta), 0xffbfffffu);
   EXPECT_EQ(std::bit_cast<uint32_t>(b.d_scale), 0x80000000u);  // -0
   EXPECT_EQ(std::bit_cast<uint32_t>(p.inputs[0].scale), 0x80000000u);
-  EXPECT_EQ(p.queues[1][2].beta, 0.30000001f);
+  EXPECT_EQ(p.queues[1][2].b_scale, 0.30000001f);
   EXPECT_EQ(p.metadata.at("utf8"), "caf\xc3\xa9 \\ back");
   EXPECT_EQ(p.queues.size(), 6u);
   EXPECT_TRUE(p.queues[0].empty() && p.queues[2].empty() && p.queues[4].empty());

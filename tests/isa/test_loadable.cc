@@ -158,7 +158,7 @@ TEST(Loadable, EveryFlippedByteIsDetectedAndNamesItsSection) {
     if (i >= header_end) {
       for (const auto& s : table)
         if (i >= s.offset && i < s.offset + s.size) {
-          ASSERT_NE(msg.find("checksum mismatch in section '" + std::string(names[s.kind])), std::string::npos)
+          ASSERT_NE(msg.find(fmt::format("checksum mismatch in section '{}", names[s.kind])), std::string::npos)
               << "byte " << i << ": " << msg;
         }
     } else if (i >= 24) {
@@ -250,7 +250,7 @@ TEST(Loadable, SerializeRejectsBadPrograms) {
 }
 
 TEST(Loadable, FilesAreWrittenAtomically) {
-  auto dir = std::filesystem::temp_directory_path() / ("cardsim_isa_test_" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("cardsim_isa_test_{}", ::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::string path = (dir / "p.cbin").string();
