@@ -506,10 +506,14 @@ Program parse_program(const uint8_t* data, size_t size, const std::string& origi
       case SectionKind::Metadata: {
         uint32_t nm = r.count("metadata count", 8);
         for (uint32_t i = 0; i < nm; ++i) {
+          size_t at = r.pos;
           std::string k = r.str("metadata key");
           std::string v = r.str("metadata value");
-          if (!p.metadata.emplace(k, std::move(v)).second)
-            fail(ErrorKind::Format, "{}: metadata key '{}' appears twice", r.where, k);
+          // Keys are written sorted and unique; anything else is not a file we wrote.
+          if (!p.metadata.empty() && !(p.metadata.rbegin()->first < k))
+            fail(ErrorKind::Format, "{}: byte offset {}: metadata key '{}' is {} (keys are sorted and unique)",
+                 r.where, at, k, p.metadata.count(k) ? "repeated" : "out of order");
+          p.metadata.emplace_hint(p.metadata.end(), std::move(k), std::move(v));
         }
         break;
       }

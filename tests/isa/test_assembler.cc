@@ -202,3 +202,35 @@ TEST(Assembler, CommentsAndDefaults) {
   EXPECT_EQ(uint64_t(q.queues[1][0].b_addr), kNoAddr);
   EXPECT_NE(disassemble(q).find("b_addr=none"), std::string::npos);
 }
+
+TEST(Assembler, MutatedTextFailsCleanlyOrAssembles) {
+  std::string base = isa_test::read_text(isa_test::programs_dir() + "/all_opcodes.s");
+  std::mt19937_64 rng(31337);
+  const char alphabet[] = " =\"\\#;.,[]-0x19afAz\n";
+  int ok = 0, rejected = 0;
+  for (int iter = 0; iter < 1500; ++iter) {
+    std::string t = base;
+    int edits = 1 + int(rng() % 3);
+    for (int k = 0; k < edits; ++k) {
+      size_t at = rng() % t.size();
+      switch (rng() % 3) {
+        case 0: t[at] = alphabet[rng() % (sizeof alphabet - 1)]; break;
+        case 1: t.erase(at, 1 + rng() % 5); break;
+        default: t.insert(at, 1, alphabet[rng() % (sizeof alphabet - 1)]); break;
+      }
+    }
+    try {
+      Program p = assemble(t, "m.s");
+      // Whatever assembled must survive the binary round trip.
+      std::vector<uint8_t> b = serialize_program(p);
+      EXPECT_EQ(serialize_program(parse_program(b.data(), b.size(), "m")), b);
+      ++ok;
+    } catch (const Error& e) {
+      std::string msg = e.what();
+      ASSERT_EQ(msg.rfind("m.s:", 0), 0u) << msg;  // always located
+      ++rejected;
+    }
+  }
+  EXPECT_GT(ok, 0);
+  EXPECT_GT(rejected, 0);
+}
