@@ -26,7 +26,7 @@ def main():
         path = os.path.join(out_dir, name)
         if os.path.exists(path):
             continue
-        tmp = path + ".tmp"
+        tmp = "%s.tmp%d" % (path, os.getpid())  # concurrent test processes may export at once
         torch.onnx.export(model, example, tmp, opset_version=13, input_names=["input"], output_names=["logits"],
                           do_constant_folding=True, dynamic_axes=dynamic,
                           training=torch.onnx.TrainingMode.EVAL)
