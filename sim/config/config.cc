@@ -82,12 +82,15 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;
   size_t best_d = std::string::npos;
+  bool tie = false;
   for (const std::string& c : candidates) {
     size_t d = edit_distance(word, c);
-    if (d < best_d) best_d = d, best = c;
+    if (d < best_d) best_d = d, best = c, tie = false;
+    else if (d == best_d && c != best) tie = true;
   }
+  // Two equally close candidates (DDR5: DDR3 or DDR4?) would be a guess: suggest nothing.
   const size_t limit = std::max<size_t>(2, word.size() / 3);
-  return best_d <= limit ? best : "";
+  return best_d <= limit && (!tie || best_d == 0) ? best : "";
 }
 
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates) {
@@ -699,7 +702,12 @@ std::vector<std::string> config_presets() {
   return {names.begin(), names.end()};
 }
 
-CardConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+CardConfig load_config(const std::string& path_or_name, const std::vector<std::string>& overrides) {
+  // A bare preset name is accepted here too, unless a file of that name exists.
+  std::error_code ec;
+  const std::string path = is_bare_name(path_or_name) && !fs::exists(path_or_name, ec)
+                               ? resolve_config_path(path_or_name)
+                               : path_or_name;
   Layered layers;
   layers.main_origin = path;
   std::vector<fs::path> chain;

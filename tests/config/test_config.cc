@@ -123,6 +123,8 @@ TEST(ConfigPresets, ResolvePresetNamesAndPaths) {
   EXPECT_EQ(resolve_config_path("some/dir/card.json"), "some/dir/card.json");
   EXPECT_EQ(resolve_config_path("card.json"), "card.json");
   expect_config_error([] { resolve_config_path("edgy"); }, {"unknown card preset 'edgy'", "did you mean 'edge'"});
+  EXPECT_EQ(load_config("tpu-v1").name, "tpu-v1");  // load_config takes a preset name too
+  expect_config_error([] { load_config("no-such-preset"); }, {"unknown card preset 'no-such-preset'", "default, edge"});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -379,6 +381,12 @@ TEST(ConfigErrors, OutOfRange) {
 TEST(ConfigErrors, BadEnums) {
   expect_config_error([] { from(R"({"dram": {"standard": "HBM2E"}})"); },
                       {"dram.standard = \"HBM2E\"", "\"DDR4\"", "did you mean 'HBM2e'"});
+  try {  // DDR3 and DDR4 are equally close to DDR5: no guess, the allowed values are listed.
+    from(R"({"dram": {"standard": "DDR5"}})");
+    ADD_FAILURE() << "DDR5 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).find("did you mean"), std::string::npos) << e.what();
+  }
   expect_config_error([] { from(R"({"dram": {"page_policy": "opn"}})"); }, {"dram.page_policy = \"opn\"", "did you mean 'open'"});
   expect_config_error([] { from(R"({"matrix": {"dataflows": ["ws", "rs"]}})"); }, {"matrix.dataflows[1] = \"rs\""});
   expect_config_error([] { from(R"({"matrix": {"dataflows": ["ws", "ws"]}})"); }, {"matrix.dataflows[1]", "no duplicates"});
