@@ -113,6 +113,9 @@ def export_one(name, out_dir, expected_hash):
     output_path = os.path.join(data_dir, "output_0.pb")
     stamp_path = os.path.join(case_dir, "export.json")
     timings = {}
+    # Drop the old stamp first: an interrupted export must not look up to date next time.
+    if os.path.exists(stamp_path):
+        os.remove(stamp_path)
 
     t0 = time.perf_counter()
     model, seed = build_model(name)
@@ -154,7 +157,8 @@ def export_one(name, out_dir, expected_hash):
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "opset": 13,
-        "files": {os.path.relpath(p, case_dir): file_sha256(p) for p in (model_path, input_path, output_path)},
+        "files": {os.path.relpath(p, case_dir): {"sha256": file_sha256(p), "bytes": os.path.getsize(p)}
+                  for p in (model_path, input_path, output_path)},
         "logits": {"top1": int(np.argmax(ort_logits)), "absmax": float(np.max(np.abs(ort_logits))),
                    "std": float(np.std(ort_logits))},
         "max_abs_diff_torch_vs_onnxruntime": torch_vs_ort,
@@ -177,9 +181,12 @@ def up_to_date(name, out_dir, expected_hash):
     if stamp.get("script_sha256") != expected_hash:
         return False
     files = stamp.get("files", {})
-    return bool(files) and all(os.path.exists(os.path.join(case_dir, rel)) for rel in files) and \
-        all(os.path.exists(os.path.join(case_dir, rel)) for rel in
-            ("model.onnx", "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb"))
+    required = ("model.onnx", "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb")
+    if not all(isinstance(files.get(rel), dict) for rel in required):
+        return False
+    # Sizes catch truncated or replaced files without re-hashing hundreds of megabytes.
+    return all(os.path.exists(os.path.join(case_dir, rel)) and
+               os.path.getsize(os.path.join(case_dir, rel)) == files[rel].get("bytes") for rel in required)
 
 
 def main(argv=None):

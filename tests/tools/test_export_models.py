@@ -53,6 +53,13 @@ class ExportSqueezenet(unittest.TestCase):
             self.assertEqual(second.returncode, 0, second.stderr)
             self.assertIn("up to date, skipped", second.stdout)
             self.assertEqual(os.path.getmtime(os.path.join(case, "model.onnx")), before)
+            # A damaged file (here: truncated input) is noticed and the case re-exported.
+            with open(os.path.join(case, "test_data_set_0", "input_0.pb"), "r+b") as f:
+                f.truncate(100)
+            third = subprocess.run([sys.executable, EXPORT, "--out", out, "squeezenet1_1"], capture_output=True, text=True)
+            self.assertEqual(third.returncode, 0, third.stderr)
+            self.assertNotIn("skipped", third.stdout)
+            np.testing.assert_array_equal(read_tensor(os.path.join(case, "test_data_set_0", "output_0.pb")), logits)
 
     def test_unknown_model_is_an_error(self):
         with tempfile.TemporaryDirectory() as out:
