@@ -45,6 +45,9 @@ const Tensor& in(const ir::Node& n, const Inputs& ins, size_t i);   // required 
 const Tensor* opt(const Inputs& ins, size_t i);                      // nullptr when omitted
 bool wants_output(const ir::Node& n, size_t i);                      // output i is requested
 std::vector<int64_t> ints_of(const Tensor& t);                       // exact for i32/i64
+// The single value of a scalar-like input (checks it has at least one element).
+double scalar_f(const ir::Node& n, const Tensor& t, const char* what);
+int64_t scalar_i(const ir::Node& n, const Tensor& t, const char* what);
 int64_t norm_axis(const ir::Node& n, int64_t axis, int64_t rank, const char* what = "axis");
 
 // ---- shapes and broadcasting ---------------------------------------------------------

@@ -162,6 +162,10 @@ Tensor broadcast_binary(const ir::Node& n, const Tensor& a, const Tensor& b, DTy
   if (floats && a.dtype == DType::F32 && b.dtype == DType::F32 && out_dt == DType::F32) {
     const float *pa = a.ptr<float>(), *pb = b.ptr<float>();
     float* py = y.ptr<float>();
+    if (a.shape == out && b.shape == out) {  // common case: no broadcasting
+      for (int64_t i = 0, cnt = y.numel(); i < cnt; ++i) py[i] = float(fd(pa[i], pb[i]));
+      return y;
+    }
     for_each_broadcast(out, st, [&](int64_t o, const int64_t* off) { py[o] = float(fd(pa[off[0]], pb[off[1]])); });
   } else if (floats) {
     bool int_out = dtype_is_integer(out_dt) && out_dt != DType::Bool;

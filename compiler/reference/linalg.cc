@@ -167,8 +167,8 @@ Outputs qlinear_matmul(const ir::Node& n, const Inputs& ins) {
   int64_t N = b.shape.size() >= 2 ? b.shape.back() : 1;
   auto sa = scales(n, in(n, ins, 1), M, "a_scale");
   auto sb = scales(n, in(n, ins, 4), N, "b_scale");
-  float sy = float(in(n, ins, 6).get(0));
-  int64_t zy = load_i64(yzp, 0);
+  float sy = float(scalar_f(n, in(n, ins, 6), "y_scale"));
+  int64_t zy = scalar_i(n, yzp, "y_zero_point");
   Tensor y(yzp.dtype, acc.shape);
   const bool b_vec = b.shape.size() == 1, a_vec = a.shape.size() == 1;
   for (size_t i = 0, cnt = size_t(acc.numel()); i < cnt; ++i) {
@@ -368,10 +368,10 @@ Outputs qlinear_conv(const ir::Node& n, const Inputs& ins) {
   const Tensor* b = opt(ins, 8);
   ConvGeom g = conv_geometry(n, x.shape, w.shape);
   std::vector<int64_t> acc = int_conv(n, g, x, &in(n, ins, 2), w, &in(n, ins, 5));
-  float sx = float(in(n, ins, 1).get(0)), sy = float(in(n, ins, 6).get(0));
+  float sx = float(scalar_f(n, in(n, ins, 1), "x_scale")), sy = float(scalar_f(n, in(n, ins, 6), "y_scale"));
   auto sw = scales(n, in(n, ins, 4), g.out_ch, "w_scale");
   if (b && b->numel() != g.out_ch) invalid(n, fmt::format("B has {} values, expected {}", b->numel(), g.out_ch));
-  int64_t zy = load_i64(yzp, 0);
+  int64_t zy = scalar_i(n, yzp, "y_zero_point");
   Tensor y(yzp.dtype, conv_out_shape(g));
   const int64_t op = g.out_prod();
   for (size_t i = 0; i < acc.size(); ++i) {
@@ -512,6 +512,7 @@ Outputs quantize_linear(const ir::Node& n, const Inputs& ins) {
   if (out_dt != DType::U8 && out_dt != DType::I8)
     unsupported(n, fmt::format("output type {} (y_zero_point)", dtype_name(out_dt)));
   AxisMap am = axis_map(n, x, scale);
+  if (zp && zp->numel() != scale.numel()) invalid(n, "y_zero_point and y_scale must have the same number of values");
   Tensor y(out_dt, x.shape);
   const double lo = out_dt == DType::U8 ? 0 : -128, hi = out_dt == DType::U8 ? 255 : 127;
   for (size_t i = 0, cnt = size_t(x.numel()); i < cnt; ++i) {
@@ -528,6 +529,7 @@ Outputs dequantize_linear(const ir::Node& n, const Inputs& ins) {
   const Tensor& scale = in(n, ins, 1);
   const Tensor* zp = opt(ins, 2);
   AxisMap am = axis_map(n, x, scale);
+  if (zp && zp->numel() != scale.numel()) invalid(n, "x_zero_point and x_scale must have the same number of values");
   Tensor y(scale.dtype, x.shape);
   for (size_t i = 0, cnt = size_t(x.numel()); i < cnt; ++i) {
     size_t p = am(i);

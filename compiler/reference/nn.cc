@@ -119,7 +119,7 @@ Outputs global_pool(const ir::Node& n, const Inputs& ins) {
 Outputs batch_norm(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   if (x.shape.size() < 2) invalid(n, fmt::format("X {} must be [N,C,...]", shape_str(x.shape)));
-  const int64_t C = x.shape[1], inner = x.numel() / (x.shape[0] * C), N = x.shape[0];
+  const int64_t C = x.shape[1], N = x.shape[0], inner = N * C ? x.numel() / (N * C) : 0;
   std::vector<double> scale = to_f64(in(n, ins, 1)), bias = to_f64(in(n, ins, 2));
   std::vector<double> mean = to_f64(in(n, ins, 3)), var = to_f64(in(n, ins, 4));
   for (auto* v : {&scale, &bias, &mean, &var})
@@ -165,7 +165,7 @@ Outputs batch_norm(const ir::Node& n, const Inputs& ins) {
 Outputs instance_norm(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   if (x.shape.size() < 3) invalid(n, fmt::format("X {} must be [N,C,spatial...]", shape_str(x.shape)));
-  const int64_t C = x.shape[1], planes = x.shape[0] * C, sp = x.numel() / planes;
+  const int64_t C = x.shape[1], planes = x.shape[0] * C, sp = planes ? x.numel() / planes : 0;
   std::vector<double> scale = to_f64(in(n, ins, 1)), bias = to_f64(in(n, ins, 2));
   if (int64_t(scale.size()) != C || int64_t(bias.size()) != C) invalid(n, "scale and B must have C values");
   const double eps = attr_f(n, "epsilon", 1e-5f);
@@ -225,7 +225,7 @@ Outputs lrn(const ir::Node& n, const Inputs& ins) {
   const int64_t size = attr_i(n, "size", 0);
   if (size <= 0) invalid(n, "attribute size is required and must be positive");
   const double alpha = attr_f(n, "alpha", 1e-4f), beta = attr_f(n, "beta", 0.75f), bias = attr_f(n, "bias", 1.0f);
-  const int64_t C = x.shape[1], sp = x.numel() / (x.shape[0] * C);
+  const int64_t C = x.shape[1], sp = x.shape[0] * C ? x.numel() / (x.shape[0] * C) : 0;
   const int64_t before = (size - 1) / 2, after = size - 1 - before;
   std::vector<double> xv = to_f64(x), y(xv.size());
   for (int64_t b = 0; b < x.shape[0]; ++b)
@@ -378,6 +378,7 @@ Outputs arg_reduce(const ir::Node& n, const Inputs& ins) {
   int64_t outer = 1, len = x.shape[size_t(axis)], inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
   for (int64_t d = axis + 1; d < rank; ++d) inner *= x.shape[size_t(d)];
+  if (len == 0) invalid(n, fmt::format("cannot take {} over an empty axis {}", n.op_type, axis));
   Shape out = x.shape;
   if (keep) out[size_t(axis)] = 1;
   else out.erase(out.begin() + axis);
@@ -400,7 +401,7 @@ Outputs arg_reduce(const ir::Node& n, const Inputs& ins) {
 Outputs cumsum(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   const int64_t rank = int64_t(x.shape.size());
-  const int64_t axis = norm_axis(n, load_i64(in(n, ins, 1), 0), rank);
+  const int64_t axis = norm_axis(n, scalar_i(n, in(n, ins, 1), "axis"), rank);
   const bool excl = attr_i(n, "exclusive", 0) != 0, rev = attr_i(n, "reverse", 0) != 0;
   int64_t outer = 1, len = x.shape[size_t(axis)], inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];

@@ -142,7 +142,7 @@ void set_out_from_scales(const ir::Node& n, const Tensor& x, ResizeSpec& s) {
     invalid(n, fmt::format("scales has {} values for input rank {}", s.scales.size(), x.shape.size()));
   s.out.resize(x.shape.size());
   for (size_t d = 0; d < x.shape.size(); ++d) {
-    if (s.scales[d] <= 0) invalid(n, fmt::format("scale {} must be positive", s.scales[d]));
+    if (!(s.scales[d] > 0) || !std::isfinite(s.scales[d])) invalid(n, fmt::format("scale {} must be positive", s.scales[d]));
     s.out[d] = int64_t(std::floor(double(x.shape[d]) * s.scales[d]));
   }
 }
@@ -184,6 +184,8 @@ Outputs resize(const ir::Node& n, const Inputs& ins) {
   if (sizes_t && sizes_t->numel() > 0) {
     s.out = ints_of(*sizes_t);
     if (s.out.size() != r) invalid(n, fmt::format("sizes has {} values for input rank {}", s.out.size(), r));
+    for (auto d : s.out)
+      if (d < 0) invalid(n, fmt::format("sizes {} has a negative value", shape_str(s.out)));
     s.scales.resize(r);
     for (size_t d = 0; d < r; ++d) s.scales[d] = double(s.out[d]) / double(x.shape[d]);
   } else if (scales_t && scales_t->numel() > 0) {

@@ -30,9 +30,9 @@ Outputs identity(const ir::Node& n, const Inputs& ins) { return {in(n, ins, 0)};
 
 Outputs dropout(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
-  bool training = opt(ins, 2) && load_i64(*opt(ins, 2), 0) != 0;
+  bool training = opt(ins, 2) && scalar_i(n, *opt(ins, 2), "training_mode") != 0;
   if (n.opset < 7 && attr_i(n, "is_test", 0) == 0) training = true;
-  double ratio = opt(ins, 1) ? opt(ins, 1)->get(0) : attr_f(n, "ratio", 0.5f);
+  double ratio = opt(ins, 1) ? scalar_f(n, *opt(ins, 1), "ratio") : attr_f(n, "ratio", 0.5f);
   if (training && ratio != 0) unsupported(n, "training_mode=true with ratio > 0 (random masks are not reproducible)");
   Tensor mask(DType::Bool, x.shape);
   std::fill(mask.data.begin(), mask.data.end(), uint8_t(1));
@@ -201,7 +201,10 @@ Outputs split(const ir::Node& n, const Inputs& ins) {
     for (int64_t p = 0; p < parts; ++p) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - p * chunk)));
   }
   int64_t total = 0;
-  for (auto s : sizes) total += s;
+  for (auto s : sizes) {
+    if (s < 0) invalid(n, fmt::format("split size {} is negative", s));
+    total += s;
+  }
   if (total != dim) invalid(n, fmt::format("split sizes sum to {}, axis {} has {}", total, axis, dim));
   Outputs out;
   int64_t begin = 0;
@@ -294,6 +297,9 @@ Outputs gather_elements(const ir::Node& n, const Inputs& ins) {
   const int64_t rank = int64_t(x.shape.size());
   const int64_t axis = norm_axis(n, attr_i(n, "axis", 0), rank);
   if (int64_t(idx.shape.size()) != rank) invalid(n, "indices must have the same rank as data");
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis && idx.shape[size_t(d)] > x.shape[size_t(d)])
+      invalid(n, fmt::format("indices {} exceed data {} outside the axis", shape_str(idx.shape), shape_str(x.shape)));
   const int64_t dim = x.shape[size_t(axis)];
   auto xst = strides_of(x.shape);
   // Offset into x of every index position with the axis coordinate taken as 0.
@@ -415,6 +421,8 @@ Outputs pad(const ir::Node& n, const Inputs& ins) {
 Outputs expand(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   Shape target = ints_of(in(n, ins, 1));
+  for (auto d : target)
+    if (d < 0) invalid(n, fmt::format("shape {} has a negative dimension", shape_str(target)));
   Shape out = broadcast_shapes(n, {x.shape, target});
   return {gather_strided(x, out, broadcast_strides(x.shape, out), 0)};
 }
@@ -496,15 +504,15 @@ Outputs range(const ir::Node& n, const Inputs& ins) {
   const Tensor& limit = in(n, ins, 1);
   const Tensor& delta = in(n, ins, 2);
   if (dtype_is_integer(start.dtype)) {
-    int64_t s = load_i64(start, 0), l = load_i64(limit, 0), d = load_i64(delta, 0);
+    int64_t s = scalar_i(n, start, "start"), l = scalar_i(n, limit, "limit"), d = scalar_i(n, delta, "delta");
     if (d == 0) invalid(n, "delta must not be 0");
     int64_t cnt = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
     Tensor y(start.dtype, {cnt});
     for (int64_t i = 0; i < cnt; ++i) store_i64(y, size_t(i), s + i * d);
     return {y};
   }
-  double s = start.get(0), l = limit.get(0), d = delta.get(0);
-  if (d == 0) invalid(n, "delta must not be 0");
+  double s = scalar_f(n, start, "start"), l = scalar_f(n, limit, "limit"), d = scalar_f(n, delta, "delta");
+  if (d == 0 || !std::isfinite((l - s) / d)) invalid(n, "delta must be non-zero and start/limit finite");
   int64_t cnt = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
   Tensor y(start.dtype, {cnt});
   for (int64_t i = 0; i < cnt; ++i) y.set(size_t(i), s + double(i) * d);
@@ -538,7 +546,7 @@ Outputs depth_space(const ir::Node& n, const Inputs& ins) {
 Outputs trilu(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   if (x.shape.size() < 2) invalid(n, "input must have rank >= 2");
-  const int64_t k = opt(ins, 1) ? load_i64(*opt(ins, 1), 0) : 0;
+  const int64_t k = opt(ins, 1) ? scalar_i(n, *opt(ins, 1), "k") : 0;
   const bool upper = attr_i(n, "upper", 1) != 0;
   const int64_t R = x.shape[x.shape.size() - 2], C = x.shape.back();
   Tensor y = x;

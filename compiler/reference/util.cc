@@ -74,6 +74,20 @@ std::vector<int64_t> ints_of(const Tensor& t) {
   return r;
 }
 
+static void check_scalar(const ir::Node& n, const Tensor& t, const char* what) {
+  if (t.numel() < 1) invalid(n, fmt::format("{} must hold a value, got shape {}", what, shape_str(t.shape)));
+}
+
+double scalar_f(const ir::Node& n, const Tensor& t, const char* what) {
+  check_scalar(n, t, what);
+  return dtype_is_integer(t.dtype) ? double(load_i64(t, 0)) : t.get(0);
+}
+
+int64_t scalar_i(const ir::Node& n, const Tensor& t, const char* what) {
+  check_scalar(n, t, what);
+  return load_i64(t, 0);
+}
+
 int64_t norm_axis(const ir::Node& n, int64_t axis, int64_t rank, const char* what) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
     invalid(n, fmt::format("{} {} is out of range for rank {}", what, axis, rank));
