@@ -8,6 +8,11 @@ usage:
   ocr.py verify --out DIR [--text TEXT]...   render, run both models on onnxruntime-node
                                              (tools/ort_run.js), decode, exit 1 unless every line
                                              reads back exactly and every direction is right
+  ocr.py static-models --out DIR [--rec-width W]
+                                             batch-1 static-shape copies of both models, folded by
+                                             onnxruntime (DIR/rec_wW.onnx, DIR/cls_w192.onnx)
+  render/verify --rec-width W                pad every recognizer input to width W (verify then
+                                             checks the static models of that width)
 
 render writes
   DIR/images/line_K.png                      line K rendered black on white (DejaVuSans)
@@ -72,11 +77,17 @@ def resize_norm(image, height, target_width):
     return padded[None]
 
 
-def rec_input(image):
+def rec_input(image, fixed_width=None):
+    """predict_rec.py: imgW = int(imgH * max_wh_ratio), max_wh_ratio at least 320/48. With
+    fixed_width, pad to that width instead - what PaddleOCR does for the narrower lines of a
+    batch - so one static-shape model serves every line."""
     w, h = image.size
-    # predict_rec.py: imgW = int(imgH * max_wh_ratio), max_wh_ratio at least 320/48.
-    target_width = int(REC_HEIGHT * max(REC_MIN_WIDTH / REC_HEIGHT, w / h))
-    return resize_norm(image, REC_HEIGHT, target_width)
+    needed = int(REC_HEIGHT * max(REC_MIN_WIDTH / REC_HEIGHT, w / h))
+    if fixed_width is not None:
+        if needed > fixed_width:
+            raise OcrError(f"line needs recognizer width {needed} > --rec-width {fixed_width}")
+        needed = fixed_width
+    return resize_norm(image, REC_HEIGHT, needed)
 
 
 def cls_input(image):
@@ -138,13 +149,16 @@ def decode_cls(probabilities):
     return [(CLS_LABELS[int(p.argmax())], float(p.max())) for p in probabilities]
 
 
-def render(out, texts):
+def render(out, texts, rec_width=None):
     lines = []
     for k, text in enumerate(texts):
         image = render_line(text)
         os.makedirs(os.path.join(out, "images"), exist_ok=True)
         image.save(os.path.join(out, "images", f"line_{k}.png"))
-        rec = rec_input(image)
+        try:
+            rec = rec_input(image, rec_width)
+        except OcrError as e:
+            raise OcrError(f"{text!r}: {e}") from None
         write_tensor(os.path.join(out, "rec", f"test_data_set_{k}", "input_0.pb"), rec)
         write_tensor(os.path.join(out, "cls", f"test_data_set_{2 * k}", "input_0.pb"), cls_input(image))
         write_tensor(os.path.join(out, "cls", f"test_data_set_{2 * k + 1}", "input_0.pb"),
@@ -157,16 +171,48 @@ def render(out, texts):
     return lines
 
 
+def static_models(out, rec_width):
+    """Batch-1 static-shape copies of the recognizer ([1,3,48,rec_width]) and classifier
+    ([1,3,48,192]), then onnxruntime's basic optimisation (ort_run.js --fold): with the shapes
+    fixed, the Shape/Cast/Slice arithmetic and BatchNormalization fold away, leaving a graph a
+    compiler without dynamic shapes can take. Returns {"rec": path, "cls": path}."""
+    os.makedirs(out, exist_ok=True)
+    paths = {}
+    for key, name, width in (("rec", REC_MODEL, rec_width), ("cls", CLS_MODEL, CLS_WIDTH)):
+        model = onnx.load(os.path.join(MODELS_DIR, name))
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        for dim, value in zip(dims, (1, 3, 48, width)):
+            dim.Clear()
+            dim.dim_value = value
+        for output in model.graph.output:  # let onnxruntime infer the now-static output shapes
+            for dim in output.type.tensor_type.shape.dim:
+                dim.Clear()
+        del model.graph.value_info[:]
+        static_path = os.path.join(out, f"{key}_static_unfolded.onnx")
+        onnx.save(model, static_path)
+        paths[key] = os.path.join(out, f"{key}_w{width}.onnx")
+        result = subprocess.run(["node", ORT_RUN, static_path, "--fold", paths[key]], capture_output=True, text=True)
+        os.remove(static_path)
+        if result.returncode != 0:
+            raise OcrError(f"tools/ort_run.js --fold {name} failed: {result.stderr.strip()}")
+    return paths
+
+
 def run_ort(model, data_sets):
     result = subprocess.run(["node", ORT_RUN, model, "--data-sets", data_sets], capture_output=True, text=True)
     if result.returncode != 0:
         raise OcrError(f"tools/ort_run.js {model} failed: {result.stderr.strip()}")
 
 
-def verify(out, texts):
-    lines = render(out, texts)
-    run_ort(os.path.join(MODELS_DIR, REC_MODEL), os.path.join(out, "rec"))
-    run_ort(os.path.join(MODELS_DIR, CLS_MODEL), os.path.join(out, "cls"))
+def verify(out, texts, rec_width=None):
+    lines = render(out, texts, rec_width)
+    rec_model, cls_model = os.path.join(MODELS_DIR, REC_MODEL), os.path.join(MODELS_DIR, CLS_MODEL)
+    if rec_width is not None:  # check the static, folded models instead of the originals
+        paths = static_models(os.path.join(out, "models"), rec_width)
+        rec_model, cls_model = paths["rec"], paths["cls"]
+        print(f"static models: {paths['rec']}, {paths['cls']}")
+    run_ort(rec_model, os.path.join(out, "rec"))
+    run_ort(cls_model, os.path.join(out, "cls"))
     characters = load_characters()
     failures = 0
     for line in lines:
@@ -193,6 +239,11 @@ def main(argv=None):
         p = sub.add_parser(name)
         p.add_argument("--out", required=True)
         p.add_argument("--text", action="append", help=f"a line of text (repeatable; default {DEFAULT_TEXTS})")
+        p.add_argument("--rec-width", type=int, help="pad every recognizer input to this width"
+                       + (" and check the static models" if name == "verify" else ""))
+    p = sub.add_parser("static-models", help="write static-shape, folded rec/cls models")
+    p.add_argument("--out", required=True)
+    p.add_argument("--rec-width", type=int, default=480)
     sub.add_parser("decode-rec").add_argument("output_pb")
     sub.add_parser("decode-cls").add_argument("output_pb")
     sub.add_parser("models", help="print the directory holding the OCR models and dictionary")
@@ -200,11 +251,15 @@ def main(argv=None):
 
     try:
         if args.command == "render":
-            for line in render(args.out, args.text or DEFAULT_TEXTS):
+            for line in render(args.out, args.text or DEFAULT_TEXTS, args.rec_width):
                 print(f"line {line['rec_set']}: {line['text']!r} rec input {line['rec_shape']}")
             return 0
         if args.command == "verify":
-            return verify(args.out, args.text or DEFAULT_TEXTS)
+            return verify(args.out, args.text or DEFAULT_TEXTS, args.rec_width)
+        if args.command == "static-models":
+            for key, path in static_models(args.out, args.rec_width).items():
+                print(f"{key}: {path}")
+            return 0
         if args.command == "decode-rec":
             for text, confidence in decode_rec(read_tensor(args.output_pb), load_characters()):
                 print(f"{text}\t{confidence:.4f}")

@@ -61,6 +61,25 @@ class RoundTrip(unittest.TestCase):
                                      capture_output=True, text=True)
             self.assertEqual(decoded.stdout.split("\t")[0], "cardsim 2026")
 
+    def test_static_folded_models_read_padded_lines(self):
+        with tempfile.TemporaryDirectory() as out:
+            args = [sys.executable, os.path.join(ROOT, "tools", "ocr.py"), "verify", "--out", out,
+                    "--rec-width", "480", "--text", "cardsim 2026", "--text", "Matrix unit 128x128"]
+            result = subprocess.run(args, capture_output=True, text=True)
+            print(result.stdout, end="")
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            import onnx
+            rec = onnx.load(os.path.join(out, "models", "rec_w480.onnx"))
+            dims = [d.dim_value for d in rec.graph.input[0].type.tensor_type.shape.dim]
+            self.assertEqual(dims, [1, 3, 48, 480])
+            ops = {n.op_type for n in rec.graph.node}
+            self.assertFalse(ops & {"Shape", "Cast", "BatchNormalization"}, ops)
+            too_narrow = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "ocr.py"), "render", "--out", out,
+                                         "--rec-width", "320", "--text", "a rather long line of text"],
+                                        capture_output=True, text=True)
+            self.assertEqual(too_narrow.returncode, 1)
+            self.assertIn("> --rec-width 320", too_narrow.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
