@@ -61,7 +61,7 @@ const std::vector<OpcodeInfo>& opcode_table() {
       {Opcode::VpuReduce, "vpu.reduce", Engine::Vpu, {F::fn, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a)},
        "reduce dimension 0"},
       {Opcode::VpuPool, "vpu.pool", Engine::Vpu,
-       {F::fn, F::beta, F::n0, F::n1, F::n2, F::in_h, F::in_w, F::k_h, F::k_w, F::st_h, F::st_w, F::dl_h, F::dl_w,
+       {F::fn, F::beta, CARDSIM_EXTENTS, F::in_h, F::in_w, F::k_h, F::k_w, F::st_h, F::st_w, F::dl_h, F::dl_w,
         F::pad_t, F::pad_l, F::pad_b, F::pad_r, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a)},
        "2-D max / average pooling"},
   };

@@ -33,7 +33,7 @@
   vpu.binary fn=prelu n0=16 n1=8 n2=8 n3=2 d_space=sram d_addr=0x4000 d_type=i8 d_s0=1 d_s1=16 d_s2=128 d_s3=1024 d_scale=0.05 d_zp=-128 a_space=sram a_addr=0x5000 a_type=u8 a_s0=1 a_s1=16 a_s2=128 a_s3=1024 a_scale=0.1 a_zp=128 b_space=dram b_addr=0x100400 b_type=bf16 b_s0=-1 b_s1=-16 b_s2=-128 b_s3=-1024 b_scale=3 b_zp=7 wait=5 signal=6 layer=1
   vpu.requant fn=clip alpha=-1 beta=6 n0=16 n1=8 n2=8 n3=1 d_space=sram d_addr=0x6000 d_type=i8 d_s0=1 d_s1=16 d_s2=128 d_s3=1024 d_scale=0.0235 d_zp=-128 a_space=acc a_addr=0x40 a_type=i32 a_s0=1 a_s1=16 a_s2=128 a_s3=1024 a_scale=0.000078125 a_zp=11 b_space=dram b_addr=0x100100 c_space=dram c_addr=0x100200 c_dim=3 mult=1518500250 shift=38 wait=6 signal=7 layer=1
   vpu.reduce fn=mean n0=64 n1=16 n2=1 n3=1 d_space=sram d_addr=0x7000 d_type=f32 d_s0=1 d_s1=1 d_s2=16 d_s3=16 d_scale=0.125 d_zp=1 a_space=sram a_addr=0x8000 a_type=f16 a_s0=1 a_s1=64 a_s2=1024 a_s3=1024 a_scale=4 a_zp=-2 wait=7 signal=8 layer=1
-  vpu.pool fn=avgpool beta=1 n0=4 n1=4 n2=16 in_h=8 in_w=8 k_h=3 k_w=3 st_h=2 st_w=2 dl_h=1 dl_w=1 pad_t=1 pad_l=1 pad_b=1 pad_r=1 d_space=sram d_addr=0x9000 d_type=i8 d_s0=1 d_s1=4 d_s2=16 d_s3=256 d_scale=0.02 d_zp=-5 a_space=sram a_addr=0xa000 a_type=i8 a_s0=1 a_s1=8 a_s2=64 a_s3=1024 a_scale=0.02 a_zp=-5 wait=8 signal=9 layer=1
+  vpu.pool fn=avgpool beta=1 n0=4 n1=4 n2=16 n3=2 in_h=8 in_w=8 k_h=3 k_w=3 st_h=2 st_w=2 dl_h=1 dl_w=1 pad_t=1 pad_l=1 pad_b=1 pad_r=1 d_space=sram d_addr=0x9000 d_type=i8 d_s0=1 d_s1=4 d_s2=16 d_s3=256 d_scale=0.02 d_zp=-5 a_space=sram a_addr=0xa000 a_type=i8 a_s0=1 a_s1=8 a_s2=64 a_s3=1024 a_scale=0.02 a_zp=-5 wait=8 signal=9 layer=1
   end wait=9 signal=10 layer=1
 
 .queue dma0

@@ -15,7 +15,7 @@
   vpu.unary fn=hard_sigmoid alpha=nan:0x7fc00000 beta=nan:0xffbfffff n0=1 n1=1 n2=1 n3=1 d_space=sram d_type=f16 a_space=sram a_type=f16 a_scale=1.1754942e-38 d_scale=-0
   vpu.binary fn=pow b_scale=0.30000001 n0=1 n1=1 n2=1 n3=1 d_space=sram d_type=f32 a_space=sram a_type=f32 b_space=sram b_type=f32
   vpu.reduce fn=sumsq n0=1 n1=1 n2=1 n3=1 d_space=sram d_type=f32 a_space=sram a_type=f32
-  vpu.pool fn=maxpool n0=1 n1=1 n2=1 in_h=65535 in_w=16777215 k_h=255 k_w=255 st_h=255 st_w=255 pad_t=-128 pad_l=127 pad_b=-128 pad_r=127 d_space=sram d_type=u8 a_space=sram a_type=u8
+  vpu.pool fn=maxpool n0=1 n1=1 n2=1 n3=1 in_h=65535 in_w=16777215 k_h=255 k_w=255 st_h=255 st_w=255 pad_t=-128 pad_l=127 pad_b=-128 pad_r=127 d_space=sram d_type=u8 a_space=sram a_type=u8
   end
 .queue dma0
 .queue dma3
