@@ -48,10 +48,13 @@ inline ReplayResult bandwidth(const DramConfig& cfg, Pattern p, uint64_t count, 
   return replay_requests(reqs, cfg);
 }
 
-// Unloaded latency: one read every 500 ns (no queueing), mean over `count` requests.
-inline double idle_latency(const DramConfig& cfg, Pattern p, uint64_t count, uint64_t span) {
-  auto reqs = generate_pattern(p, count, span, 64, 7, 500.0);
-  return replay_requests(reqs, cfg).mean_latency_ns;
+// Median latency of light random traffic (one read per `interval_ns`, little queueing):
+// most reads find another row open in their bank, so this is the row-conflict latency.
+// (The mean is higher: about 4.5% of reads wait behind a refresh.)
+inline double light_load_p50(const DramConfig& cfg, uint64_t count, uint64_t span,
+                             double interval_ns = 100.0) {
+  auto reqs = generate_pattern(Pattern::Random, count, span, 64, 7, interval_ns);
+  return replay_requests(reqs, cfg).p50_latency_ns;
 }
 
 }  // namespace cardsim::dram::calibration

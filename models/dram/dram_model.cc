@@ -175,6 +175,8 @@ DramModel::DramModel(const DramConfig& cfg)
     ch.groups.resize(groups);
     ch.banks.resize(size_t(groups) * cfg_.banks_per_group);
     ch.bank_mark.assign(ch.banks.size(), 0);
+    ch.act_bound.assign(ch.groups.size(), 0);
+    ch.cas_bound.assign(2 * ch.groups.size(), 0);
     ch.split_bus = split_command_bus(cfg_.standard);
     ch.col_bus.slot.assign(8192, kNever);
     if (ch.split_bus) ch.row_bus.slot.assign(8192, kNever);
@@ -274,8 +276,37 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
   if (!std::is_sorted(bursts.begin(), bursts.end(), by_arrival))
     std::stable_sort(bursts.begin(), bursts.end(), by_arrival);
 
-  struct Slot { uint32_t burst; Cycle enq; };
+  struct Slot {  // a queued burst, with what selection needs kept close together
+    Cycle enq;
+    int64_t row;
+    uint32_t burst, bank_index, group_index, is_write;
+    // Cached from the bank's state (refreshed whenever that bank changes): for a row hit
+    // the earliest RD/WR, otherwise the earliest ACT as far as the bank itself allows.
+    Cycle part = 0;
+    uint8_t hit = 0, blocked = 0;  // blocked: a conflict that would close a row still hit
+  };
   std::vector<Slot> queue;
+  // Recomputes the cached bank view of the queued bursts in `bank` (all when bank < 0).
+  auto update_slots = [&](int64_t bank) {
+    const uint32_t stamp = ++ch.mark_stamp;
+    for (Slot& s : queue) {
+      if (bank >= 0 && s.bank_index != uint64_t(bank)) continue;
+      s.hit = ch.banks[s.bank_index].open_row == s.row;
+      if (s.hit) ch.bank_mark[s.bank_index] = stamp;
+    }
+    for (Slot& s : queue) {
+      if (bank >= 0 && s.bank_index != uint64_t(bank)) continue;
+      const Bank& qb = ch.banks[s.bank_index];
+      if (s.hit) {
+        s.part = std::max(s.enq, qb.cas_ready);
+        s.blocked = 0;
+      } else {
+        s.blocked = qb.open_row >= 0 && ch.bank_mark[s.bank_index] == stamp;
+        s.part = std::max(s.enq, qb.act_ready);
+        if (qb.open_row >= 0) s.part = std::max(s.part, std::max(s.enq, qb.pre_ready) + T.tRP);
+      }
+    }
+  };
   queue.reserve(kQueueDepth);
   size_t next = 0;
   Cycle now = ch.now;
@@ -283,10 +314,16 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 
   while (next < bursts.size() || !queue.empty()) {
     if (queue.empty() && bursts[next].arrive > now) now = bursts[next].arrive;
+    const size_t before = queue.size();
     while (queue.size() < size_t(kQueueDepth) && next < bursts.size() && bursts[next].arrive <= now) {
-      queue.push_back({uint32_t(next), std::max(bursts[next].arrive, now)});
+      const Burst& nb = bursts[next];
+      queue.push_back({std::max(nb.arrive, now), int64_t(nb.at.row), uint32_t(next), nb.bank_index,
+                       nb.group_index, nb.is_write ? 1u : 0u});
       ++next;
     }
+    if (queue.size() - before > 2) update_slots(-1);
+    else
+      for (size_t i = before; i < queue.size(); ++i) update_slots(queue[i].bank_index);
 
     // FR-FCFS, first-ready: the burst whose column command can issue earliest, row hits
     // winning ties, then the oldest. Row and column commands of different banks overlap,
@@ -295,38 +332,36 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
     // first once it has been overtaken kMaxBypass times.
     size_t pick = 0;
     if (frfcfs && queue.size() > 1 && bursts[queue[0].burst].bypassed < kMaxBypass) {
-      const uint32_t stamp = ++ch.mark_stamp;
-      for (const Slot& s : queue) {
-        const Burst& q = bursts[s.burst];
-        if (ch.banks[q.bank_index].open_row == int64_t(q.at.row)) ch.bank_mark[q.bank_index] = stamp;
+      // Per bank group: earliest ACT (tRRD_S/L, tFAW) and earliest RD/WR (tCCD_S/L, data
+      // bus with the rank-switch gap, so same-rank bursts win ties).
+      Cycle lower = INT64_MAX;
+      for (int gi = 0; gi < int(ch.groups.size()); ++gi) {
+        const int rank = gi / cfg_.bank_groups;
+        const Rank& qr = ch.ranks[rank];
+        const BankGroup& qg = ch.groups[gi];
+        ch.act_bound[gi] = std::max({qr.last_act + T.tRRD_S, qg.last_act + T.tRRD_L,
+                                     qr.faw[qr.faw_next] + T.tFAW});
+        const Cycle ccd = std::max(std::max(qg.last_rd, qg.last_wr) + T.tCCD_L,
+                                   std::max(qr.last_rd, qr.last_wr) + T.tCCD_S);
+        const Cycle bus =
+            ch.bus_free + ((ch.last_data_rank >= 0 && ch.last_data_rank != rank) ? tRTRS_ : 0);
+        ch.cas_bound[2 * gi] = std::max(ccd, bus - T.CL);
+        ch.cas_bound[2 * gi + 1] = std::max(ccd, bus - T.CWL);
+        lower = std::min({lower, ch.cas_bound[2 * gi], ch.cas_bound[2 * gi + 1]});
       }
       Cycle best = INT64_MAX;
       bool best_hit = false;
       for (size_t i = 0; i < queue.size(); ++i) {
-        const Burst& q = bursts[queue[i].burst];
-        const Bank& qb = ch.banks[q.bank_index];
-        const BankGroup& qg = ch.groups[q.group_index];
-        const Rank& qr = ch.ranks[q.at.rank];
-        const Cycle t = queue[i].enq;
-        const bool hit = qb.open_row == int64_t(q.at.row);
-        Cycle est;
-        if (hit) {
-          est = std::max(t, qb.cas_ready);
-        } else {
-          if (qb.open_row >= 0 && ch.bank_mark[q.bank_index] == stamp) continue;  // keep the row
-          Cycle act = std::max(t, qb.act_ready);
-          if (qb.open_row >= 0) act = std::max(act, std::max(t, qb.pre_ready) + T.tRP);
-          est = earliest_act(ch, q, act) + T.tRCD;
-        }
-        est = std::max(est, std::max(qg.last_rd, qg.last_wr) + T.tCCD_L);
-        est = std::max(est, std::max(qr.last_rd, qr.last_wr) + T.tCCD_S);
-        // Data bus: switching ranks costs tRTRS, so same-rank bursts win ties.
-        const Cycle bus = ch.bus_free + ((ch.last_data_rank >= 0 && ch.last_data_rank != q.at.rank) ? tRTRS_ : 0);
-        est = std::max(est, bus - (q.is_write ? T.CWL : T.CL));
+        const Slot& q = queue[i];
+        if (q.blocked) continue;
+        const bool hit = q.hit;
+        Cycle est = hit ? q.part : std::max(q.part, ch.act_bound[q.group_index]) + T.tRCD;
+        est = std::max(est, ch.cas_bound[2 * q.group_index + q.is_write]);
         if (est < best || (est == best && hit && !best_hit)) {
           best = est;
           best_hit = hit;
           pick = i;
+          if (hit && est <= lower) break;  // nothing later can beat an older ready row hit
         }
       }
       if (pick != 0) ++bursts[queue[0].burst].bypassed;
@@ -340,6 +375,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
     Rank& r = ch.ranks[c.rank];
     const Cycle t0 = chosen.enq;
 
+    const uint64_t refreshes_before = ch.stats.refreshes;
     // Refresh falls due before this burst's first command: do it first (it closes rows).
     if (cfg_.refresh) {
       for (;;) {
@@ -420,8 +456,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
       // Close the row unless a queued request still wants it (auto-precharge).
       bool wanted = false;
       for (const Slot& s : queue) {
-        const DramCoord& o = bursts[s.burst].at;
-        if (o.rank == c.rank && o.bank_group == c.bank_group && o.bank == c.bank && o.row == c.row) {
+        if (s.bank_index == b.bank_index && s.row == int64_t(c.row)) {
           wanted = true;
           break;
         }
@@ -435,6 +470,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 
     req.done_ns = std::max(req.done_ns, double(data_end) * tck + cfg_.controller_latency_ns);
     now = std::max(now, cas);
+    update_slots(ch.stats.refreshes != refreshes_before ? -1 : int64_t(b.bank_index));
   }
   ch.now = now;
 }
@@ -442,6 +478,8 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 void DramModel::serve(std::vector<Request>& batch) {
   const double tck = cfg_.timing.tCK_ns;
   std::vector<std::vector<Burst>> per_channel(channels_.size());
+  for (auto& v : per_channel) v.reserve(batch.size() / channels_.size() + 16);
+  latencies_.reserve(latencies_.size() + batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     Request& req = batch[i];
     if (req.arrive_ns < 0 || !std::isfinite(req.arrive_ns))

@@ -128,6 +128,7 @@ class DramModel {
     int last_data_rank = -1;
     std::vector<uint32_t> bank_mark;  // selection scratch: bank has a queued row hit
     uint32_t mark_stamp = 0;
+    std::vector<Cycle> act_bound, cas_bound;  // selection scratch per bank group
     CommandBus row_bus, col_bus;    // the same bus unless split_command_bus
     bool split_bus = false;
     ChannelStats stats;
