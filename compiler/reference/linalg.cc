@@ -539,6 +539,30 @@ Outputs dequantize_linear(const ir::Node& n, const Inputs& ins) {
   return {y};
 }
 
+// u8 quantization with scale and zero point chosen from the data range (which always
+// includes 0), as the ONNX function body defines it.
+Outputs dynamic_quantize_linear(const ir::Node& n, const Inputs& ins) {
+  const Tensor& x = in(n, ins, 0);
+  float lo = 0, hi = 0;
+  std::vector<float> xv = to_f32(x);
+  for (float v : xv) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  float scale = (hi - lo) / 255.0f;
+  float zp_real = scale == 0 ? 0 : 0 - lo / scale;
+  double zp = round_half_even(std::clamp(double(zp_real), 0.0, 255.0));
+  Tensor y(DType::U8, x.shape);
+  for (size_t i = 0; i < xv.size(); ++i) {
+    double q = scale == 0 ? 0 : round_half_even(double(xv[i] / scale)) + zp;
+    store_i64(y, i, int64_t(std::clamp(q, 0.0, 255.0)));
+  }
+  Tensor ts = Tensor::from_floats({}, {scale});
+  Tensor tz(DType::U8, {});
+  store_i64(tz, 0, int64_t(zp));
+  return {y, ts, tz};
+}
+
 }  // namespace
 
 void register_linalg(KernelTable& t) {
@@ -552,6 +576,7 @@ void register_linalg(KernelTable& t) {
   t["ConvTranspose"] = conv_transpose;
   t["QuantizeLinear"] = quantize_linear;
   t["DequantizeLinear"] = dequantize_linear;
+  t["DynamicQuantizeLinear"] = dynamic_quantize_linear;
 }
 
 }  // namespace cardsim::ref::detail

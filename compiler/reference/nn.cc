@@ -219,6 +219,32 @@ Outputs layer_norm(const ir::Node& n, const Inputs& ins) {
   return {from_f64(x.dtype, x.shape, xv), from_f64(stash, stat_shape, mean), from_f64(stash, stat_shape, inv)};
 }
 
+// (X - mean) / (sqrt(var) + 1e-9) over `axes`, as the ONNX function body defines it.
+Outputs mean_variance_norm(const ir::Node& n, const Inputs& ins) {
+  const Tensor& x = in(n, ins, 0);
+  const int64_t rank = int64_t(x.shape.size());
+  std::vector<bool> reduced(size_t(rank), false);
+  for (int64_t a : attr_ints(n, "axes", {0, 2, 3})) reduced[size_t(norm_axis(n, a, rank, "axes value"))] = true;
+  Shape kd = x.shape;
+  for (int64_t d = 0; d < rank; ++d)
+    if (reduced[size_t(d)]) kd[size_t(d)] = 1;
+  const size_t groups = size_t(shape_numel(kd));
+  const double count = groups ? double(x.numel()) / double(groups) : 1;
+  std::vector<std::vector<int64_t>> st = {broadcast_strides(kd, x.shape), strides_of(x.shape)};
+  std::vector<double> xv = to_f64(x), s(groups, 0), ss(groups, 0);
+  for_each_broadcast(x.shape, st, [&](int64_t, const int64_t* off) {
+    double v = xv[size_t(off[1])];
+    s[size_t(off[0])] += v;
+    ss[size_t(off[0])] += v * v;
+  });
+  for_each_broadcast(x.shape, st, [&](int64_t, const int64_t* off) {
+    double m = s[size_t(off[0])] / count, var = ss[size_t(off[0])] / count - m * m;
+    double& v = xv[size_t(off[1])];
+    v = (v - m) / (std::sqrt(std::max(var, 0.0)) + 1e-9);
+  });
+  return {from_f64(x.dtype, x.shape, xv)};
+}
+
 Outputs lrn(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   if (x.shape.size() < 3) invalid(n, "X must be [N,C,spatial...]");
@@ -436,6 +462,7 @@ void register_nn(KernelTable& t) {
   t["InstanceNormalization"] = instance_norm;
   t["LayerNormalization"] = layer_norm;
   t["LRN"] = lrn;
+  t["MeanVarianceNormalization"] = mean_variance_norm;
   t["Softmax"] = softmax;
   t["LogSoftmax"] = softmax;
   t["Hardmax"] = softmax;

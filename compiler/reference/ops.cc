@@ -18,6 +18,7 @@ static const KernelTable& table() {
     register_nn(k);
     register_shape_ops(k);
     register_resize(k);
+    register_index_ops(k);
     return k;
   }();
   return t;
