@@ -27,9 +27,12 @@ void set_n(Instr& in, const Dims& n) {
   in.n2 = std::max<int64_t>(n[2], 1), in.n3 = std::max<int64_t>(n[3], 1);
 }
 
-Instr dma_copy(const Operand& d, const Operand& a, const Dims& n) {
+Instr dma_copy(const Operand& d0, const Operand& a0, const Dims& n) {
   Instr in;
   in.op = Opcode::DmaCopy;
+  Operand d = d0, a = a0;
+  // Same encoding on both sides: a raw copy (no dequantize / requantize round trip).
+  if (d.type == a.type && d.scale == a.scale && d.zp == a.zp) d.scale = a.scale = 0, d.zp = a.zp = 0;
   set_d(in, d), set_a(in, a), set_n(in, n);
   return in;
 }
@@ -170,6 +173,16 @@ void Emitter::finish() {
     return in.op != Opcode::SemWait && in.op != Opcode::SemSignal && in.op != Opcode::Barrier &&
            in.op != Opcode::End && in.op != Opcode::Nop;
   };
+  // Fields an opcode does not have stay zero (the encoder rejects them).
+  std::vector<std::vector<bool>> allowed(isa::kNumOpcodes, std::vector<bool>(isa::kNumFields, false));
+  for (int op = 0; op < isa::kNumOpcodes; ++op) {
+    for (auto f : isa::opcode_info(Opcode(op)).fields) allowed[size_t(op)][size_t(f)] = true;
+    for (auto f : {isa::FieldId::wait, isa::FieldId::signal, isa::FieldId::layer}) allowed[size_t(op)][size_t(f)] = true;
+  }
+  for (auto& q : p_.queues)
+    for (auto& in : q)
+      for (int f = 0; f < isa::kNumFields; ++f)
+        if (!allowed[size_t(in.op)][size_t(f)] && isa::get_field(in, isa::FieldId(f)) != 0) isa::set_field(in, isa::FieldId(f), 0);
   for (auto& q : p_.queues) {
     std::vector<Instr> out;
     out.reserve(q.size());

@@ -509,6 +509,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
             Operand d = sram_op(in_base, X.dtype, {1, rows * W, 0, 0});
             Operand a = dram_op(X, ((b * Cin + ic0) * H + r0) * W);
             a.s = {1, H * W, 0, 0};
+            a.scale = 0, a.zp = 0;  // raw bytes: the mxu applies the zero point
             s.loads.push_back(dma_copy(d, a, {rows * W, icn, 1, 1}));
             ls.in_bytes += uint64_t(rows * W * icn) * ex;
           }
@@ -574,6 +575,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           Operand a = sram_op(slot_out[j % 2], Y.dtype, {1, rn * OW, 0, 0});
           Operand d = dram_op(Y, (b * Cout + c0) * OH * OW + oh0 * OW);
           d.s = {1, OH * OW, 0, 0};
+          d.scale = 0, d.zp = 0;  // raw bytes, already requantized
           t.stores.push_back(dma_copy(d, a, {rn * OW, cn, 1, 1}));
         }
         pipe.tiles.push_back(std::move(t));
@@ -765,6 +767,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
             Operand d = sram_op(ib, X.dtype, {1, kn, 0, 0});
             Operand a = dram_op(X, aoff + m0 * K + k0);
             a.s = {1, K, 0, 0};
+            a.scale = 0, a.zp = 0;
             s.loads.push_back(dma_copy(d, a, {kn, mn, 1, 1}));
             ls.in_bytes += uint64_t(kn * mn) * ex;
           }
@@ -779,6 +782,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
             Operand d = sram_op(wb, Bst.dtype, {1, nn, 0, 0});
             Operand a = dram_op(Bst, boff + k0 * Nn + n0);
             a.s = {1, Nn, 0, 0};
+            a.scale = 0, a.zp = 0;
             s.loads.push_back(dma_copy(d, a, {nn, kn, 1, 1}));
             ls.w_bytes += uint64_t(nn * kn) * eb;
           }
@@ -819,6 +823,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
         Operand sa = sram_op(slot_out[j % 2], Y.dtype, {1, nn, 0, 0});
         Operand sd = dram_op(Y, bi * M * Nn + m0 * Nn + n0);
         sd.s = {1, Nn, 0, 0};
+        sd.scale = 0, sd.zp = 0;
         t.stores.push_back(dma_copy(sd, sa, {nn, mn, 1, 1}));
         pl.tiles.push_back(std::move(t));
       }
