@@ -664,7 +664,13 @@ std::optional<uint64_t> parse_byte_size(std::string_view text) {
   };
   auto it = units.find(unit);
   if (it == units.end()) return std::nullopt;
-  const double bytes = std::stod(number) * it->second;
+  double value = 0;
+  try {
+    value = std::stod(number);
+  } catch (const std::exception&) {  // out of range: hundreds of digits
+    return std::nullopt;
+  }
+  const double bytes = value * it->second;
   if (bytes != std::floor(bytes) || bytes < 0 || bytes > 1.8e19) return std::nullopt;
   return static_cast<uint64_t>(bytes);
 }

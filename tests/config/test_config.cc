@@ -15,6 +15,9 @@
 #include "core/error.h"
 #include "sim/card_config.h"
 #include "sim/config/config.h"
+#ifdef CARDSIM_CONFIG_HAVE_DRAM
+#include "models/dram/dram_model.h"
+#endif
 
 namespace cardsim {
 namespace {
@@ -111,6 +114,19 @@ TEST(ConfigPresets, TpuV1MatchesThePaper) {
   EXPECT_NEAR(gbps, 34.1, 0.3);
 #endif
 }
+
+#ifdef CARDSIM_CONFIG_HAVE_DRAM
+// Peak DRAM bandwidth = channels x bus bytes x transfers per tCK / tCK, as the presets say.
+double peak_dram_gbps(const CardConfig& c) {
+  return c.dram.channels * c.dram.bus_width_bits / 8.0 * dram::transfers_per_clock(c.dram.standard) /
+         c.dram.timing.tCK_ns;
+}
+TEST(ConfigPresets, DramBandwidthMatchesThePresetDescriptions) {
+  EXPECT_NEAR(peak_dram_gbps(load_config("default")), 409.6, 0.5);  // HBM2e 8 x 128 bit x 3.2 Gb/s
+  EXPECT_NEAR(peak_dram_gbps(load_config("edge")), 12.8, 0.1);      // LPDDR4-3200 2 x 16 bit
+  EXPECT_NEAR(peak_dram_gbps(load_config("tpu-v1")), 34.1, 0.3);    // DDR3-2133 2 x 64 bit
+}
+#endif
 
 TEST(ConfigPresets, ScaleSimDefaults) {
   CardConfig c = load_config(resolve_config_path("scalesim-32x32"));
@@ -241,6 +257,8 @@ TEST(ConfigParsing, ByteSizes) {
   EXPECT_FALSE(parse_byte_size("MiB"));
   EXPECT_FALSE(parse_byte_size("1.2.3KiB"));
   EXPECT_FALSE(parse_byte_size("-4KiB"));
+  EXPECT_FALSE(parse_byte_size(std::string(400, '9') + "TiB"));
+  EXPECT_FALSE(parse_byte_size("99999999TiB"));  // beyond 64 bits
 }
 
 TEST(ConfigParsing, OverrideValues) {
