@@ -152,9 +152,65 @@ Outputs isnan_isinf(const ir::Node& n, const Inputs& ins) {
 using DFn = double (*)(double, double);
 using IFn = int64_t (*)(int64_t, int64_t);
 
+// Float32 a (op) b with broadcasting. Dimensions that are contiguous for both inputs are
+// merged so the inner loop is long with fixed strides, and Op is inlined (this is the hot
+// path of residual adds and channel-attention multiplies).
+template <class Op>
+void f32_binary(const float* pa, const float* pb, float* py, const Shape& out, const std::vector<int64_t>& sa,
+                const std::vector<int64_t>& sb, Op op) {
+  Shape s;
+  std::vector<int64_t> A, B;
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;  // size-1 dims move no pointer
+    if (!s.empty() && A.back() == sa[d] * out[d] && B.back() == sb[d] * out[d]) {
+      s.back() *= out[d];
+      A.back() = sa[d];
+      B.back() = sb[d];
+    } else {
+      s.push_back(out[d]);
+      A.push_back(sa[d]);
+      B.push_back(sb[d]);
+    }
+  }
+  if (s.empty()) {
+    py[0] = op(pa[0], pb[0]);
+    return;
+  }
+  const size_t r = s.size();
+  const int64_t inner = s[r - 1], ia = A[r - 1], ib = B[r - 1], total = shape_numel(s);
+  std::vector<int64_t> idx(r, 0);
+  int64_t oa = 0, ob = 0;
+  for (int64_t o = 0; o < total; o += inner) {
+    float* y = py + o;
+    const float* x0 = pa + oa;
+    const float* x1 = pb + ob;
+    if (ia == 1 && ib == 1) {
+      for (int64_t i = 0; i < inner; ++i) y[i] = op(x0[i], x1[i]);
+    } else if (ia == 1 && ib == 0) {
+      const float v = x1[0];
+      for (int64_t i = 0; i < inner; ++i) y[i] = op(x0[i], v);
+    } else if (ia == 0 && ib == 1) {
+      const float v = x0[0];
+      for (int64_t i = 0; i < inner; ++i) y[i] = op(v, x1[i]);
+    } else {
+      for (int64_t i = 0; i < inner; ++i) y[i] = op(x0[i * ia], x1[i * ib]);
+    }
+    for (int64_t d = int64_t(r) - 2; d >= 0; --d) {
+      ++idx[size_t(d)];
+      oa += A[size_t(d)];
+      ob += B[size_t(d)];
+      if (idx[size_t(d)] < s[size_t(d)]) break;
+      oa -= A[size_t(d)] * s[size_t(d)];
+      ob -= B[size_t(d)] * s[size_t(d)];
+      idx[size_t(d)] = 0;
+    }
+  }
+}
+
 // out = f(a, b) elementwise with numpy broadcasting. Computes in double when either input is
 // a float type, otherwise in int64.
-Tensor broadcast_binary(const ir::Node& n, const Tensor& a, const Tensor& b, DType out_dt, DFn fd, IFn fi) {
+Tensor broadcast_binary(const ir::Node& n, const Tensor& a, const Tensor& b, DType out_dt, DFn fd, IFn fi,
+                        const std::string& op = "") {
   Shape out = broadcast_shapes(n, {a.shape, b.shape});
   Tensor y(out_dt, out);
   std::vector<std::vector<int64_t>> st = {broadcast_strides(a.shape, out), broadcast_strides(b.shape, out)};
@@ -162,11 +218,13 @@ Tensor broadcast_binary(const ir::Node& n, const Tensor& a, const Tensor& b, DTy
   if (floats && a.dtype == DType::F32 && b.dtype == DType::F32 && out_dt == DType::F32) {
     const float *pa = a.ptr<float>(), *pb = b.ptr<float>();
     float* py = y.ptr<float>();
-    if (a.shape == out && b.shape == out) {  // common case: no broadcasting
-      for (int64_t i = 0, cnt = y.numel(); i < cnt; ++i) py[i] = float(fd(pa[i], pb[i]));
-      return y;
-    }
-    for_each_broadcast(out, st, [&](int64_t o, const int64_t* off) { py[o] = float(fd(pa[off[0]], pb[off[1]])); });
+    if (y.numel() == 0) return y;
+    // + - * / rounded once in float equal the double computation rounded to float.
+    if (op == "Add") f32_binary(pa, pb, py, out, st[0], st[1], [](float x, float z) { return x + z; });
+    else if (op == "Sub") f32_binary(pa, pb, py, out, st[0], st[1], [](float x, float z) { return x - z; });
+    else if (op == "Mul") f32_binary(pa, pb, py, out, st[0], st[1], [](float x, float z) { return x * z; });
+    else if (op == "Div") f32_binary(pa, pb, py, out, st[0], st[1], [](float x, float z) { return x / z; });
+    else f32_binary(pa, pb, py, out, st[0], st[1], [fd](float x, float z) { return float(fd(x, z)); });
   } else if (floats) {
     bool int_out = dtype_is_integer(out_dt) && out_dt != DType::Bool;
     auto load = [](const Tensor& t, int64_t i) {
@@ -259,7 +317,7 @@ Outputs binary(const ir::Node& n, const Inputs& ins) {
     if (out != a.shape) invalid(n, fmt::format("slope {} does not broadcast to X {}", shape_str(b.shape), shape_str(a.shape)));
   }
   DType out_dt = fns.to_bool ? DType::Bool : a.dtype;
-  return {broadcast_binary(n, a, b, out_dt, fns.f, fns.i)};
+  return {broadcast_binary(n, a, b, out_dt, fns.f, fns.i, n.op_type)};
 }
 
 Outputs variadic(const ir::Node& n, const Inputs& ins) {
@@ -286,7 +344,7 @@ Outputs variadic(const ir::Node& n, const Inputs& ins) {
     if (t->dtype != xs[0]->dtype) invalid(n, "all inputs must have the same type");
   Tensor acc = *xs[0];
   if (xs.size() == 1 && op != "Mean") return {acc};
-  for (size_t k = 1; k < xs.size(); ++k) acc = broadcast_binary(n, acc, *xs[k], acc.dtype, fd, fi);
+  for (size_t k = 1; k < xs.size(); ++k) acc = broadcast_binary(n, acc, *xs[k], acc.dtype, fd, fi, op == "Max" || op == "Min" ? "" : "Add");
   if (op == "Mean") {
     double cnt = double(xs.size());
     if (dtype_is_integer(acc.dtype)) acc = map_int(acc, [](int64_t v) { return v; });  // unchanged

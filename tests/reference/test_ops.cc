@@ -152,6 +152,16 @@ TEST(RefElementwise, NumpyBroadcasting) {
     for (int64_t j = 0; j < 4; ++j)
       for (int64_t k = 0; k < 3; ++k) EXPECT_EQ(y.get(size_t((i * 4 + j) * 3 + k)), double(i * 3 + k + 100 + 10 * j));
   EXPECT_THROW(run1(node("Add"), {iota({2, 3}), iota({4})}), Error);
+  // Both sides broadcast, in different dims: [2,1,4,1] * [3,1,5] -> [2,3,4,5].
+  Tensor c = iota({2, 1, 4, 1}, 1), d = iota({3, 1, 5}, 1);
+  Tensor z = run1(node("Mul"), {c, d});
+  ASSERT_EQ(z.shape, (Shape{2, 3, 4, 5}));
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      for (int64_t k = 0; k < 4; ++k)
+        for (int64_t l = 0; l < 5; ++l)
+          EXPECT_EQ(z.get(size_t(((i * 3 + j) * 4 + k) * 5 + l)), double((i * 4 + k + 1) * (j * 5 + l + 1)));
+  expect_values(run1(node("Sub"), {F({}, {10}), F({3}, {1, 2, 3})}), {3}, {9, 8, 7});
 }
 
 TEST(RefElementwise, IntegerArithmeticIsExactAndWraps) {
