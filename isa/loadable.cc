@@ -1,13 +1,14 @@
 #include "isa/loadable.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <bit>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -567,24 +568,34 @@ Program parse_program(const uint8_t* data, size_t size, const std::string& origi
 
 void write_loadable(const Program& p, const std::string& path) {
   std::vector<uint8_t> bytes = serialize_program(p);
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail(ErrorKind::Io, "{}: cannot create temporary file {}: {}", path, tmp, std::strerror(errno));
-    f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    f.flush();
-    if (!f) {
+  // Unique per process and call, so concurrent writers (sweep workers, threads) never share
+  // a temporary file; fsync before rename so a crash leaves either the old or the new file.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = fmt::format("{}.tmp.{}.{}", path, ::getpid(), counter++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(ErrorKind::Io, "{}: cannot create temporary file {}: {}", path, tmp, std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
       int err = errno;
-      f.close();
-      std::remove(tmp.c_str());
-      fail(ErrorKind::Io, "{}: writing {} bytes to {} failed: {}", path, bytes.size(), tmp, std::strerror(err));
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(ErrorKind::Io, "{}: writing {} bytes to {} failed after {}: {}", path, bytes.size(), tmp, done,
+           std::strerror(err));
     }
+    done += size_t(w);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail(ErrorKind::Io, "{}: cannot rename {} into place: {}", path, tmp, ec.message());
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail(ErrorKind::Io, "{}: flushing {} failed: {}", path, tmp, std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    fail(ErrorKind::Io, "{}: cannot rename {} into place: {}", path, tmp, std::strerror(err));
   }
 }
 
