@@ -1,0 +1,260 @@
+// The SystemC card: timing of each part against hand calculation, synchronisation, faults,
+// modes. Every simulation runs in a fork()ed child (SystemC elaborates once per process).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "models/card/card.h"
+#include "models/dram/dram_model.h"
+#include "models/kernels/functional_run.h"
+#include "models/kernels/kernels.h"
+
+using namespace cardsim;
+using card::RunOptions;
+using isa::Opcode;
+using isa::Space;
+
+namespace {
+
+isa::Instr end_instr() {
+  isa::Instr in;
+  in.op = Opcode::End;
+  return in;
+}
+
+isa::Instr copy(int64_t n, Space ds, uint64_t da, Space as, uint64_t aa, DType t = DType::F32) {
+  isa::Instr in;
+  in.op = Opcode::DmaCopy;
+  in.n0 = n;
+  in.d_space = int64_t(ds);
+  in.d_addr = int64_t(da);
+  in.d_type = int64_t(t);
+  in.d_s0 = 1;
+  in.a_space = int64_t(as);
+  in.a_addr = int64_t(aa);
+  in.a_type = int64_t(t);
+  in.a_s0 = 1;
+  return in;
+}
+
+CardConfig test_config() {
+  CardConfig cfg;
+  cfg.pcie.latency_ns = 0;  // doorbell at t = 0 when warm and without inputs
+  return cfg;
+}
+
+// Queues: mxu, vpu, dma0, dma1; each gets `end` appended.
+isa::Program program(std::vector<std::vector<isa::Instr>> q) {
+  isa::Program p;
+  while (q.size() < 4) q.push_back({});
+  for (auto& s : q) s.push_back(end_instr());
+  p.queues = q;
+  p.dram_bytes = 1 << 20;
+  p.sram_bytes = 1 << 20;
+  p.acc_bytes = 1 << 16;
+  return p;
+}
+
+RunOptions warm_timing() {
+  RunOptions o;
+  o.mode = RunOptions::Mode::Timing;
+  o.warm = true;
+  return o;
+}
+
+}  // namespace
+
+TEST(CardTiming, DmaCopyIsSetupPlusDramTime) {
+  const uint64_t bytes = 4096;  // 64 requests of 64 B: within max_outstanding, no pacing
+  auto p = program({{}, {}, {copy(int64_t(bytes / 4), Space::Sram, 0, Space::Dram, 0x10000)}});
+  CardConfig cfg = test_config();
+  auto r = card::run_program_forked(p, cfg, {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  // Independent: the same requests on a fresh DRAM model, issued one per cycle after setup.
+  CardConfig eff = cfg;
+  eff.dram.timing = dram::find_speed_grade(eff.dram.standard, eff.dram.speed_grade);
+  dram::DramModel model(eff.dram);
+  std::vector<dram::Request> reqs(bytes / 64);
+  const double setup_ns = cfg.dma.setup_cycles / cfg.clock_ghz;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    reqs[i].addr = 0x10000 + 64 * i;
+    reqs[i].arrive_ns = setup_ns + double(i) / cfg.clock_ghz;
+  }
+  model.serve(reqs);
+  double last = 0;
+  for (const auto& q : reqs) last = std::max(last, q.done_ns);
+  const uint64_t want = uint64_t(std::llround(last * cfg.clock_ghz));
+  EXPECT_EQ(r.stats.total_cycles, want);
+  EXPECT_EQ(r.stats.engines[2].busy_cycles, want);
+  EXPECT_GT(want, uint64_t(cfg.dma.setup_cycles) + bytes / 64);  // DRAM latency is visible
+  EXPECT_EQ(r.stats.dram.bytes_read, bytes);
+  EXPECT_EQ(r.stats.dram.requests, bytes / 64);
+  EXPECT_EQ(r.stats.memory.sram_write_bytes, bytes);
+}
+
+TEST(CardTiming, MxuConvCyclesFollowTheFormula) {
+  isa::Instr c;
+  c.op = Opcode::MxuConv;
+  c.df = 0;  // WS
+  c.a_space = c.b_space = int64_t(Space::Sram);
+  c.a_type = c.b_type = int64_t(DType::I8);
+  c.b_addr = 65536;
+  c.a_s0 = 1; c.a_s2 = 64; c.a_s1 = 4 * 64;
+  c.b_s0 = 64; c.b_s1 = 1; c.b_s2 = 1; c.b_s3 = 1;
+  c.d_space = int64_t(Space::Acc);
+  c.d_s0 = 1; c.d_s1 = 32;
+  c.in_c = 64; c.in_h = c.in_w = 4; c.out_h = c.out_w = 4; c.out_c = 32; c.k_h = c.k_w = 1;
+  auto p = program({{c}});
+  CardConfig cfg = test_config();  // 128 x 128, weight_buffers 2
+  auto r = card::run_program_forked(p, cfg, {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  // WS: Sr = K = 64, Sc = N = 32, T = M = 16: one fold; R + (R + C + T - 2).
+  const uint64_t want = 128 + (128 + 128 + 16 - 2);
+  EXPECT_EQ(r.stats.engines[0].busy_cycles, want);
+  EXPECT_EQ(r.stats.total_cycles, want);
+  EXPECT_EQ(r.stats.macs, 16u * 64 * 32);
+  EXPECT_EQ(r.stats.layers.at(0).macs, 16u * 64 * 32);
+}
+
+TEST(CardTiming, ConsumerWaitingOnSemaphoreStartsAfterProducer) {
+  auto load = copy(1024, Space::Sram, 0, Space::Dram, 0);
+  load.signal = 1;
+  isa::Instr relu;
+  relu.op = Opcode::VpuUnary;
+  relu.fn = int64_t(isa::Fn::Relu);
+  relu.n0 = 1024;
+  relu.a_space = relu.d_space = int64_t(Space::Sram);
+  relu.a_type = relu.d_type = int64_t(DType::F32);
+  relu.a_s0 = relu.d_s0 = 1;
+  relu.d_addr = 8192;
+  relu.wait = 1;
+  auto p = program({{}, {relu}, {load}});
+  auto r = card::run_program_forked(p, test_config(), {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  const auto& dma = r.stats.engines[2];
+  const auto& vpu = r.stats.engines[1];
+  // vpu cost: ceil(1024 / 128 lanes) * 1 + latency 0 = 8 cycles.
+  EXPECT_EQ(vpu.busy_cycles, 8u);
+  EXPECT_EQ(vpu.sync_stall_cycles, dma.busy_cycles);
+  EXPECT_EQ(r.stats.total_cycles, dma.busy_cycles + vpu.busy_cycles + vpu.mem_stall_cycles);
+}
+
+TEST(CardFaults, DeadlockIsReportedNotHung) {
+  isa::Instr w;
+  w.op = Opcode::SemWait;
+  w.sem = 3;
+  w.count = 2;
+  auto p = program({{}, {w}, {copy(16, Space::Sram, 0, Space::Dram, 0)}});
+  auto r = card::run_program_forked(p, test_config(), {}, warm_timing());
+  EXPECT_FALSE(r.complete);
+  EXPECT_FALSE(r.stats.complete);
+  EXPECT_NE(r.error.find("deadlock"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("vpu at #0 sem.wait"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("semaphore 3 (value 0, needs 2)"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("dma0 at"), std::string::npos) << r.error;
+}
+
+TEST(CardFaults, AccessOutsideRegionsStopsTheRun) {
+  auto p = program({{}, {}, {copy(16, Space::Sram, 0, Space::Dram, 0), copy(16, Space::Dram, 0x9000, Space::Sram, 0)}});
+  p.regions = {{"w", Space::Dram, 0, 4096, true}, {"sram", Space::Sram, 0, 1 << 20, true}};
+  RunOptions o;
+  o.warm = true;
+  auto r = card::run_program_forked(p, test_config(), {}, o);
+  EXPECT_FALSE(r.complete);
+  EXPECT_NE(r.error.find("dma0 instruction #1 dma.copy"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("writes dram [0x9000, 0x9040)"), std::string::npos) << r.error;
+  EXPECT_EQ(r.stats.engines[2].instructions, 2u);  // partial statistics
+}
+
+namespace {
+// input f32[n] -> sram -> relu (vpu) -> sram -> dram output, two DMA queues, semaphores.
+isa::Program relu_program(int64_t n) {
+  auto load = copy(n, Space::Sram, 0, Space::Dram, 0);
+  load.signal = 1;
+  isa::Instr relu;
+  relu.op = Opcode::VpuUnary;
+  relu.fn = int64_t(isa::Fn::Relu);
+  relu.n0 = n;
+  relu.a_space = relu.d_space = int64_t(Space::Sram);
+  relu.a_type = relu.d_type = int64_t(DType::F32);
+  relu.a_s0 = relu.d_s0 = 1;
+  relu.d_addr = 4 * n;
+  relu.wait = 1;
+  relu.signal = 2;
+  relu.layer = 1;
+  auto store = copy(n, Space::Dram, uint64_t(8 * n), Space::Sram, uint64_t(4 * n));
+  store.wait = 2;
+  store.layer = 1;
+  auto p = program({{}, {relu}, {load}, {store}});
+  p.inputs.push_back({"x", DType::F32, {n}, 0, 0.0f, 0});
+  p.outputs.push_back({"y", DType::F32, {n}, uint64_t(8 * n), 0.0f, 0});
+  p.layers = {{"load", "Input", 0, "card"}, {"relu", "Relu", 0, "card"}};
+  return p;
+}
+}  // namespace
+
+TEST(CardModes, BothComputesOutputsAndTimingOnlyGivesTheSameCycles) {
+  const int64_t n = 3000;
+  auto p = relu_program(n);
+  std::vector<float> xs(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) xs[size_t(i)] = float((i % 7) - 3);
+  Tensor x = Tensor::from_floats({n}, xs);
+  RunOptions both;
+  auto rb = card::run_program_forked(p, test_config(), {x}, both);
+  ASSERT_TRUE(rb.complete) << rb.error;
+  RunOptions timing;
+  timing.mode = RunOptions::Mode::Timing;
+  auto rt = card::run_program_forked(p, test_config(), {x}, timing);
+  ASSERT_TRUE(rt.complete) << rt.error;
+  EXPECT_EQ(rb.stats.total_cycles, rt.stats.total_cycles);
+  for (size_t q = 0; q < 4; ++q) {
+    EXPECT_EQ(rb.stats.engines[q].busy_cycles, rt.stats.engines[q].busy_cycles);
+    EXPECT_EQ(rb.stats.engines[q].sync_stall_cycles, rt.stats.engines[q].sync_stall_cycles);
+  }
+  ASSERT_EQ(rb.outputs.size(), 1u);
+  auto ref = kernels::run_functional(p, {x});
+  EXPECT_EQ(rb.outputs[0].data, ref[0].data);
+  for (int64_t i = 0; i < n; ++i) EXPECT_EQ(rb.outputs[0].ptr<float>()[i], std::max(0.0f, xs[size_t(i)]));
+  EXPECT_TRUE(rt.outputs.empty());
+  // Cold start reports the model load; layer 1 saw the relu and the store.
+  EXPECT_GT(rb.stats.model_load_ns, 0.0);
+  EXPECT_EQ(rb.stats.layers.at(1).dram_write_bytes, uint64_t(4 * n));
+  EXPECT_GT(rb.stats.layers.at(1).last_end_ns, rb.stats.layers.at(1).first_start_ns);
+  // Functional mode: same outputs, no SystemC.
+  RunOptions f;
+  f.mode = RunOptions::Mode::Functional;
+  auto rf = card::run_program(p, test_config(), {x}, f);
+  EXPECT_EQ(rf.outputs[0].data, ref[0].data);
+}
+
+TEST(CardModes, BackToBackInferencesOverlapInputWrites) {
+  auto p = relu_program(1 << 16);
+  Tensor x = Tensor::from_floats({1 << 16}, std::vector<float>(1 << 16, 1.0f));
+  RunOptions o;
+  o.mode = RunOptions::Mode::Timing;
+  o.inferences = 4;
+  auto r = card::run_program_forked(p, test_config(), {x}, o);
+  ASSERT_TRUE(r.complete) << r.error;
+  ASSERT_EQ(r.stats.inference_latency_ns.size(), 4u);
+  ASSERT_EQ(r.stats.inference_card_ns.size(), 4u);
+  EXPECT_GT(r.stats.throughput_per_s, 0.0);
+  // Steady state is at least as fast as one isolated inference.
+  EXPECT_GE(r.stats.throughput_per_s * 1.0001, 1e9 / r.stats.inference_latency_ns[0]);
+  // Each inference runs the same program; only DRAM state (open rows, refresh) differs.
+  EXPECT_NEAR(r.stats.inference_card_ns[1], r.stats.inference_card_ns[2], 0.1 * r.stats.inference_card_ns[1]);
+}
+
+TEST(CardApi, BadInputsThrowBeforeSimulating) {
+  auto p = relu_program(16);
+  EXPECT_THROW(card::run_program_forked(p, test_config(), {}, RunOptions{}), Error);
+  EXPECT_THROW(card::run_program_forked(p, test_config(), {Tensor::from_floats({3}, {1, 2, 3})}, RunOptions{}), Error);
+  CardConfig small = test_config();
+  small.dma.dma_channels = 1;
+  try {
+    card::run_program_forked(p, small, {Tensor::from_floats({16}, std::vector<float>(16, 0))}, RunOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Capacity);
+  }
+}
