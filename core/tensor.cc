@@ -22,13 +22,13 @@ Tensor::Tensor(DType t, Shape s) : dtype(t), shape(std::move(s)) {
 }
 
 std::vector<double> Tensor::to_doubles() const {
-  std::vector<double> r(size_t(numel()));
+  std::vector<double> r(static_cast<size_t>(numel()));
   for (size_t i = 0; i < r.size(); ++i) r[i] = get(i);
   return r;
 }
 
 std::vector<int64_t> Tensor::to_int64s() const {
-  std::vector<int64_t> r(size_t(numel()));
+  std::vector<int64_t> r(static_cast<size_t>(numel()));
   if (dtype == DType::I64) {
     std::memcpy(r.data(), data.data(), r.size() * 8);
   } else {
