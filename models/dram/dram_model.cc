@@ -82,14 +82,15 @@ AddressMapping::AddressMapping(const DramConfig& cfg, uint32_t burst_bytes) {
     fail(ErrorKind::Config, "dram.address_mapping: '{}' must be a sequence of two-letter fields "
          "(Ro Ra Bg Ba Co Ch), most significant first", s);
   for (size_t i = 0; i < s.size(); i += 2) {
-    std::string f{char(std::tolower(s[i])), char(std::tolower(s[i + 1]))};
+    const int a = std::tolower(static_cast<unsigned char>(s[i]));
+    const int z = std::tolower(static_cast<unsigned char>(s[i + 1]));
     Field fld;
-    if (f == "ro") fld = Ro;
-    else if (f == "ra") fld = Ra;
-    else if (f == "bg") fld = Bg;
-    else if (f == "ba") fld = Ba;
-    else if (f == "co") fld = Co;
-    else if (f == "ch") fld = Ch;
+    if (a == 'r' && z == 'o') fld = Ro;
+    else if (a == 'r' && z == 'a') fld = Ra;
+    else if (a == 'b' && z == 'g') fld = Bg;
+    else if (a == 'b' && z == 'a') fld = Ba;
+    else if (a == 'c' && z == 'o') fld = Co;
+    else if (a == 'c' && z == 'h') fld = Ch;
     else
       fail(ErrorKind::Config, "dram.address_mapping: unknown field '{}' at character {} of '{}' "
            "(expected Ro, Ra, Bg, Ba, Co, Ch)", s.substr(i, 2), i, s);

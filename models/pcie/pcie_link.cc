@@ -45,9 +45,11 @@ PcieLink::PcieLink(const PcieConfig& cfg) : cfg_(cfg) {
          cfg_.read_completion);
   // Completions are TLPs too: they never carry more than the max payload size.
   completion_bytes_ = std::min(cfg_.read_completion, cfg_.max_payload);
-  if (cfg_.latency_ns < 0 || cfg_.dma_round_trip_ns < 2 * cfg_.latency_ns)
-    fail(ErrorKind::Config, "pcie: need 0 <= latency_ns ({}) and dma_round_trip_ns ({}) >= 2 x latency_ns",
-         cfg_.latency_ns, cfg_.dma_round_trip_ns);
+  if (cfg_.latency_ns < 0)
+    fail(ErrorKind::Config, "pcie.latency_ns: {} (expected >= 0)", cfg_.latency_ns);
+  if (cfg_.dma_round_trip_ns < 2 * cfg_.latency_ns)
+    fail(ErrorKind::Config, "pcie.dma_round_trip_ns: {} is less than twice pcie.latency_ns ({}): a read "
+         "crosses the link both ways", cfg_.dma_round_trip_ns, cfg_.latency_ns);
   // GT/s per lane -> bytes per ns over all lanes after line encoding.
   raw_bytes_per_ns_ = rate * cfg_.lanes * encoding_efficiency(cfg_.gen) / 8.0;
   effective_bytes_per_ns_ = raw_bytes_per_ns_ * TlpOverheads::kLinkEfficiency;
