@@ -230,9 +230,11 @@ std::vector<fs::path> preset_dirs() {
 fs::path resolve_extends(const std::string& value, const fs::path& including_file) {
   const fs::path dir = including_file.parent_path();
   if (is_bare_name(value)) {
-    fs::path sibling = dir / (value + ".json");
+    // Sibling lookup only when the including file is a real file (config_from_json's origin
+    // may be just a label such as "sweep point 3").
     std::error_code ec;
-    if (fs::exists(sibling, ec)) return sibling;
+    const fs::path sibling = dir / (value + ".json");
+    if (fs::is_regular_file(including_file, ec) && fs::exists(sibling, ec)) return sibling;
     return resolve_config_path(value);
   }
   fs::path p(value);

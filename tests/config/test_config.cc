@@ -311,6 +311,17 @@ TEST_F(ConfigFiles, ExtendsPresetByName) {
   EXPECT_DOUBLE_EQ(d.clock_ghz, 1.4);
 }
 
+TEST(ConfigFromJson, OriginLabelNamesErrorsAndExtendsUsesPresets) {
+  const CardConfig c = config_from_json(json::parse(R"({"extends": "edge", "matrix": {"rows": 48}})"), "sweep point 3");
+  EXPECT_EQ(c.matrix.rows, 48);
+  EXPECT_EQ(c.dram.standard, "LPDDR4");
+  expect_config_error([] { config_from_json(json::parse(R"({"extends": "edge", "pcie": {"gen": 0}})"), "sweep point 4"); },
+                      {"sweep point 4: pcie.gen = 0"});
+  // A value set by the preset names the preset file.
+  expect_config_error([] { config_from_json(json::parse(R"({"extends": "tpu-v1", "matrix": {"dtypes": ["i8", "f32"]}})"), "p5"); },
+                      {"tpu-v1.json: matrix.fp32_rate = 0.0", "\"f32\""});
+}
+
 TEST_F(ConfigFiles, ExtendsCycleIsAnError) {
   write("a.json", R"({"extends": "b.json"})");
   write("b.json", R"({"extends": "c.json"})");
