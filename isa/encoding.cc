@@ -65,6 +65,7 @@ bool int_value(const Instr& in, FieldId f, int64_t& out) {
 
 struct Layouts {
   std::vector<FieldSlot> slots[kNumOpcodes];
+  std::vector<FieldId> absent[kNumOpcodes];  // fields the opcode does not carry
   size_t bytes[kNumOpcodes] = {};
   Layouts() {
     for (int o = 0; o < kNumOpcodes; ++o) {
@@ -79,6 +80,8 @@ struct Layouts {
       add(FieldId::layer);
       for (FieldId f : oi.fields) add(f);
       bytes[o] = size_t((bit + 63) / 64 * 8);
+      for (int f = 0; f < kNumFields; ++f)
+        if (!opcode_has_field(Opcode(o), FieldId(f))) absent[o].push_back(FieldId(f));
     }
   }
 };
@@ -130,9 +133,7 @@ void encode_into(const Instr& in, std::vector<uint8_t>& out) {
   if (int(in.op) >= kNumOpcodes) fail(ErrorKind::Format, "encode: unknown opcode {}", int(in.op));
   const OpcodeInfo& oi = opcode_info(in.op);
   // A field the opcode does not carry would vanish in the encoding: refuse it.
-  for (int f = 0; f < kNumFields; ++f) {
-    FieldId fid = FieldId(f);
-    if (opcode_has_field(in.op, fid)) continue;
+  for (FieldId fid : layouts().absent[int(in.op)]) {
     if (get_field(in, fid) != 0)
       fail(ErrorKind::Format, "encode {}: field {} = {} is set but {} has no such field (fields: {})", oi.mnemonic,
            field_info(fid).name, get_field(in, fid), oi.mnemonic,

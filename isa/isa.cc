@@ -213,7 +213,8 @@ EnumSet enum_set_of(FieldId f) {
   fail(ErrorKind::Internal, "enumeration field '{}' has no value set", fi.name);
 }
 
-std::vector<std::pair<int64_t, std::string_view>> enum_values(EnumSet s) {
+namespace {
+std::vector<std::pair<int64_t, std::string_view>> make_enum_values(EnumSet s) {
   std::vector<std::pair<int64_t, std::string_view>> out;
   switch (s) {
     case EnumSet::None: break;
@@ -237,6 +238,16 @@ std::vector<std::pair<int64_t, std::string_view>> enum_values(EnumSet s) {
   return out;
 }
 
+const std::vector<std::pair<int64_t, std::string_view>>& cached_enum_values(EnumSet s) {
+  static const std::vector<std::pair<int64_t, std::string_view>> tables[] = {
+      {}, make_enum_values(EnumSet::Space), make_enum_values(EnumSet::DType), make_enum_values(EnumSet::Fn),
+      make_enum_values(EnumSet::Dataflow)};
+  return tables[int(s)];
+}
+}  // namespace
+
+std::vector<std::pair<int64_t, std::string_view>> enum_values(EnumSet s) { return cached_enum_values(s); }
+
 std::string_view enum_value_name(FieldId f, int64_t v) {
   EnumSet s = enum_set_of(f);
   if (v < 0 || v > 255) return "";
@@ -255,7 +266,7 @@ std::string_view enum_value_name(FieldId f, int64_t v) {
 }
 
 std::optional<int64_t> enum_value_from_name(FieldId f, std::string_view n) {
-  for (const auto& [v, name] : enum_values(enum_set_of(f)))
+  for (const auto& [v, name] : cached_enum_values(enum_set_of(f)))
     if (name == n) return v;
   return std::nullopt;
 }
