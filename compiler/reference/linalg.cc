@@ -235,6 +235,8 @@ ConvGeom conv_geometry(const ir::Node& n, const Shape& xs, const Shape& ws) {
   g.group = attr_i(n, "group", 1);
   g.in_sp.assign(xs.begin() + 2, xs.end());
   g.k_sp.assign(ws.begin() + 2, ws.end());
+  for (auto d : ws)
+    if (d <= 0) invalid(n, fmt::format("W {} has an empty dimension", shape_str(ws)));
   auto ks = attr_ints(n, "kernel_shape", g.k_sp);
   if (ks != g.k_sp) invalid(n, fmt::format("kernel_shape {} disagrees with W {}", shape_str(ks), shape_str(ws)));
   if (g.group <= 0 || g.in_ch % g.group || g.out_ch % g.group || ws[1] * g.group != g.in_ch)

@@ -89,7 +89,7 @@ int64_t scalar_i(const ir::Node& n, const Tensor& t, const char* what) {
 }
 
 int64_t norm_axis(const ir::Node& n, int64_t axis, int64_t rank, const char* what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (axis < -rank || axis >= rank)
     invalid(n, fmt::format("{} {} is out of range for rank {}", what, axis, rank));
   return axis < 0 ? axis + rank : axis;
 }
