@@ -116,36 +116,33 @@ AddressMapping::AddressMapping(const DramConfig& cfg, uint32_t burst_bytes) {
       fail(ErrorKind::Config, "dram.address_mapping: '{}' lacks the {} field", s,
            f == Ro ? "Ro" : f == Ra ? "Ra" : f == Ba ? "Ba" : f == Co ? "Co" : "Ch");
   }
-  for (auto it = msb_first.rbegin(); it != msb_first.rend(); ++it) lsb_first_.push_back({*it, bits_of(*it)});
+  int shift = 0;
+  for (auto it = msb_first.rbegin(); it != msb_first.rend(); ++it) {
+    shift_[*it] = shift;
+    mask_[*it] = (uint64_t(1) << bits_of(*it)) - 1;
+    shift += bits_of(*it);
+  }
+  if (rows_ > (uint64_t(1) << 32))
+    fail(ErrorKind::Config, "dram.capacity_bytes: {} gives {} rows per bank (at most 2^32 supported)",
+         cfg.capacity_bytes, rows_);
 }
 
 DramCoord AddressMapping::decode(uint64_t addr) const {
+  // Every field is a bit slice; bits above the top field are ignored (addresses wrap).
+  const uint64_t a = addr >> offset_bits_;
+  auto field = [&](Field f) { return (a >> shift_[f]) & mask_[f]; };
   DramCoord c;
-  uint64_t a = addr >> offset_bits_;
-  for (const Slice& s : lsb_first_) {
-    uint64_t v;
-    if (s.field == Ro) {
-      v = a % rows_;  // the row field takes what is left (addresses beyond capacity wrap)
-      a = 0;
-    } else {
-      v = a & ((uint64_t(1) << s.bits) - 1);
-      a >>= s.bits;
-    }
-    switch (s.field) {
-      case Ro: c.row = v; break;
-      case Ra: c.rank = int(v); break;
-      case Bg: c.bank_group = int(v); break;
-      case Ba:
-        if (separate_bg_) {
-          c.bank = int(v);
-        } else {
-          c.bank_group = int(v & ((uint64_t(1) << bg_bits_) - 1));
-          c.bank = int(v >> bg_bits_);
-        }
-        break;
-      case Co: c.column = v; break;
-      case Ch: c.channel = int(v); break;
-    }
+  c.channel = int(field(Ch));
+  c.rank = int(field(Ra));
+  c.row = field(Ro);
+  c.column = field(Co);
+  const uint64_t ba = field(Ba);
+  if (separate_bg_) {
+    c.bank_group = int(field(Bg));
+    c.bank = int(ba);
+  } else {
+    c.bank_group = int(ba & ((uint64_t(1) << bg_bits_) - 1));
+    c.bank = int(ba >> bg_bits_);
   }
   return c;
 }
@@ -277,54 +274,65 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
   if (!std::is_sorted(bursts.begin(), bursts.end(), by_arrival))
     std::stable_sort(bursts.begin(), bursts.end(), by_arrival);
 
-  struct Slot {  // a queued burst, with what selection needs kept close together
+  struct Slot {  // a queued burst, 32 bytes, with what selection needs kept close together
     Cycle enq;
-    int64_t row;
-    uint32_t burst, bank_index, group_index, is_write;
     // Cached from the bank's state (refreshed whenever that bank changes): for a row hit
     // the earliest RD/WR, otherwise the earliest ACT as far as the bank itself allows.
-    Cycle part = 0;
-    uint8_t hit = 0, blocked = 0;  // blocked: a conflict that would close a row still hit
+    Cycle part;
+    uint32_t row, burst;
+    uint16_t bank_index, group_index;
+    uint8_t is_write, hit, blocked;  // blocked: a conflict that would close a row still hit
   };
-  std::vector<Slot> queue;
-  // Recomputes the cached bank view of the queued bursts in `bank` (all when bank < 0).
-  auto update_slots = [&](int64_t bank) {
+  static_assert(sizeof(Slot) <= 32);
+  std::vector<Slot> queue;  // oldest first
+  queue.reserve(kQueueDepth);
+  // Recomputes the cached bank view of the queued bursts in banks b1/b2 (all when `all`).
+  auto update_slots = [&](bool all, uint32_t b1, uint32_t b2) {
     const uint32_t stamp = ++ch.mark_stamp;
-    for (Slot& s : queue) {
-      if (bank >= 0 && s.bank_index != uint64_t(bank)) continue;
-      s.hit = ch.banks[s.bank_index].open_row == s.row;
-      if (s.hit) ch.bank_mark[s.bank_index] = stamp;
+    uint8_t touched[kQueueDepth];
+    int n = 0;
+    for (size_t i = 0; i < queue.size(); ++i) {
+      Slot& q = queue[i];
+      if (!all && q.bank_index != b1 && q.bank_index != b2) continue;
+      touched[n++] = uint8_t(i);
+      q.hit = ch.banks[q.bank_index].open_row == int64_t(q.row);
+      if (q.hit) ch.bank_mark[q.bank_index] = stamp;
     }
-    for (Slot& s : queue) {
-      if (bank >= 0 && s.bank_index != uint64_t(bank)) continue;
-      const Bank& qb = ch.banks[s.bank_index];
-      if (s.hit) {
-        s.part = std::max(s.enq, qb.cas_ready);
-        s.blocked = 0;
+    for (int k = 0; k < n; ++k) {
+      Slot& q = queue[touched[k]];
+      const Bank& qb = ch.banks[q.bank_index];
+      if (q.hit) {
+        q.part = std::max(q.enq, qb.cas_ready);
+        q.blocked = 0;
       } else {
-        s.blocked = qb.open_row >= 0 && ch.bank_mark[s.bank_index] == stamp;
-        s.part = std::max(s.enq, qb.act_ready);
-        if (qb.open_row >= 0) s.part = std::max(s.part, std::max(s.enq, qb.pre_ready) + T.tRP);
+        q.blocked = qb.open_row >= 0 && ch.bank_mark[q.bank_index] == stamp;
+        q.part = std::max(q.enq, qb.act_ready);
+        if (qb.open_row >= 0) q.part = std::max(q.part, std::max(q.enq, qb.pre_ready) + T.tRP);
       }
     }
   };
-  queue.reserve(kQueueDepth);
   size_t next = 0;
   Cycle now = ch.now;
-  constexpr uint32_t kMaxBypass = 16;  // a younger row hit may overtake the oldest this often
-
-  while (next < bursts.size() || !queue.empty()) {
-    if (queue.empty() && bursts[next].arrive > now) now = bursts[next].arrive;
-    const size_t before = queue.size();
+  // Moves arrived bursts into free window slots; returns how many.
+  auto fill = [&]() {
+    size_t added = 0;
     while (queue.size() < size_t(kQueueDepth) && next < bursts.size() && bursts[next].arrive <= now) {
       const Burst& nb = bursts[next];
-      queue.push_back({std::max(nb.arrive, now), int64_t(nb.at.row), uint32_t(next), nb.bank_index,
-                       nb.group_index, nb.is_write ? 1u : 0u});
+      queue.push_back({std::max(nb.arrive, now), 0, uint32_t(nb.at.row), uint32_t(next),
+                       uint16_t(nb.bank_index), uint16_t(nb.group_index), uint8_t(nb.is_write), 0, 0});
       ++next;
+      ++added;
     }
-    if (queue.size() - before > 2) update_slots(-1);
-    else
-      for (size_t i = before; i < queue.size(); ++i) update_slots(queue[i].bank_index);
+    return added;
+  };
+  constexpr uint32_t kMaxBypass = 16;  // a younger burst may overtake the oldest this often
+
+  while (next < bursts.size() || !queue.empty()) {
+    if (queue.empty()) {
+      now = std::max(now, bursts[next].arrive);
+      fill();
+      update_slots(true, 0, 0);
+    }
 
     // FR-FCFS, first-ready: the burst whose column command can issue earliest, row hits
     // winning ties, then the oldest. Row and column commands of different banks overlap,
@@ -341,7 +349,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
         const Rank& qr = ch.ranks[rank];
         const BankGroup& qg = ch.groups[gi];
         ch.act_bound[gi] = std::max({qr.last_act + T.tRRD_S, qg.last_act + T.tRRD_L,
-                                     qr.faw[qr.faw_next] + T.tFAW});
+                                     qr.faw[qr.faw_next] + T.tFAW}) + T.tRCD;
         const Cycle ccd = std::max(std::max(qg.last_rd, qg.last_wr) + T.tCCD_L,
                                    std::max(qr.last_rd, qr.last_wr) + T.tCCD_S);
         const Cycle bus =
@@ -350,25 +358,25 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
         ch.cas_bound[2 * gi + 1] = std::max(ccd, bus - T.CWL);
         lower = std::min({lower, ch.cas_bound[2 * gi], ch.cas_bound[2 * gi + 1]});
       }
-      Cycle best = INT64_MAX;
-      bool best_hit = false;
-      for (size_t i = 0; i < queue.size(); ++i) {
+      // Key = est, then "not a hit", then age (queue position): the minimum wins. Computed
+      // without branches so the scan over the window stays cheap.
+      uint64_t best_key = UINT64_MAX;
+      const Slot& oldest = queue[0];
+      const bool oldest_ready_hit =
+          oldest.hit && std::max(oldest.part, ch.cas_bound[2 * oldest.group_index + oldest.is_write]) <= lower;
+      for (size_t i = 0; i < (oldest_ready_hit ? 0 : queue.size()); ++i) {
         const Slot& q = queue[i];
-        if (q.blocked) continue;
-        const bool hit = q.hit;
-        Cycle est = hit ? q.part : std::max(q.part, ch.act_bound[q.group_index]) + T.tRCD;
+        const Cycle miss_est = std::max(q.part + T.tRCD, ch.act_bound[q.group_index]);
+        Cycle est = q.hit ? q.part : miss_est;
         est = std::max(est, ch.cas_bound[2 * q.group_index + q.is_write]);
-        if (est < best || (est == best && hit && !best_hit)) {
-          best = est;
-          best_hit = hit;
-          pick = i;
-          if (hit && est <= lower) break;  // nothing later can beat an older ready row hit
-        }
+        const uint64_t key = (uint64_t(est) << 7) | (uint64_t(!q.hit) << 6) | uint64_t(i);
+        best_key = std::min(best_key, q.blocked ? UINT64_MAX : key);
       }
+      pick = oldest_ready_hit ? 0 : size_t(best_key & 63);  // a ready oldest row hit goes first
       if (pick != 0) ++bursts[queue[0].burst].bypassed;
     }
     const Slot chosen = queue[pick];
-    queue.erase(queue.begin() + pick);
+    queue.erase(queue.begin() + long(pick));
     const Burst& b = bursts[chosen.burst];
     const DramCoord& c = b.at;
     Bank& bk = ch.banks[b.bank_index];
@@ -457,7 +465,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
       // Close the row unless a queued request still wants it (auto-precharge).
       bool wanted = false;
       for (const Slot& s : queue) {
-        if (s.bank_index == b.bank_index && s.row == int64_t(c.row)) {
+        if (s.bank_index == b.bank_index && s.row == c.row) {
           wanted = true;
           break;
         }
@@ -471,7 +479,11 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 
     req.done_ns = std::max(req.done_ns, double(data_end) * tck + cfg_.controller_latency_ns);
     now = std::max(now, cas);
-    update_slots(ch.stats.refreshes != refreshes_before ? -1 : int64_t(b.bank_index));
+    const size_t added = fill();
+    if (ch.stats.refreshes != refreshes_before || added > 1)
+      update_slots(true, 0, 0);
+    else
+      update_slots(false, b.bank_index, added ? queue.back().bank_index : b.bank_index);
   }
   ch.now = now;
 }

@@ -55,8 +55,8 @@ class AddressMapping {
 
  private:
   enum Field { Ro, Ra, Bg, Ba, Co, Ch };
-  struct Slice { Field field; int bits; };
-  std::vector<Slice> lsb_first_;
+  std::array<int, 6> shift_{};       // per field: position of its lowest bit above the offset
+  std::array<uint64_t, 6> mask_{};   // per field: (1 << bits) - 1; 0 for absent fields
   int offset_bits_ = 0;
   int bg_bits_ = 0;
   bool separate_bg_ = false;
