@@ -279,6 +279,7 @@ ir::Graph build_graph(onnx::ModelProto& m, const std::string& path, const LoadOp
   for (const auto& np : gp.node()) taken.insert(np.name());
   std::set<std::string> used_names;
   std::map<std::string, int> counters;
+  if (opt.stats) opt.stats->nodes_in += gp.node_size();
   for (int k = 0; k < gp.node_size(); ++k) {
     const auto& np = gp.node(k);
     std::string domain = np.domain() == "ai.onnx" ? "" : np.domain();
@@ -304,6 +305,7 @@ ir::Graph build_graph(onnx::ModelProto& m, const std::string& path, const LoadOp
     if (n.op_type == "Constant" && n.domain.empty()) {
       if (n.outputs.size() != 1 || n.outputs[0].empty()) fail(ErrorKind::Format, "{}: {} needs one output", path, describe_node(n));
       add_constant(g, n.outputs[0], constant_node_value(n));
+      if (opt.stats) ++opt.stats->constant_nodes;
       continue;
     }
     for (const auto& o : n.outputs) {
@@ -499,6 +501,8 @@ void remove_identities(ir::Graph& g) {
 }  // namespace
 
 void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
+  LoadStats local;
+  LoadStats& stats = opt.stats ? *opt.stats : local;
   ir::topo_sort(g);
   std::vector<ir::Node> kept;
   kept.reserve(g.nodes.size());
@@ -509,6 +513,7 @@ void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
 
     if (auto t = fold_shape_op(g, n)) {
       add_constant(g, n.outputs[0], std::move(*t));
+      ++stats.folded;
       continue;
     }
     if (should_fold(g, n, opt)) {
@@ -529,6 +534,7 @@ void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
                  n.outputs.size());
           add_constant(g, n.outputs[i], std::move(outs[i]));
         }
+        ++stats.folded;
         continue;
       }
     }
@@ -541,11 +547,14 @@ void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
       else complete = false;
     }
     if (!complete) shapes_from_reference(g, n, onnx_error);
+    ++(complete ? stats.onnx_inferred : stats.reference_inferred);
     kept.push_back(std::move(n));
   }
   g.nodes = std::move(kept);
+  size_t before = g.nodes.size();
   remove_identities(g);
-  ir::remove_dead_nodes(g);
+  stats.identities_removed += int(before - g.nodes.size());
+  stats.dead_removed += int(ir::remove_dead_nodes(g));
   ir::remove_unused_values(g);
   ir::validate(g, /*require_static_shapes=*/true);
 }

@@ -12,6 +12,17 @@
 
 namespace cardsim {
 
+// What the loader did, node by node (for --explain and tests).
+struct LoadStats {
+  int nodes_in = 0;            // ONNX nodes, Constant nodes included
+  int constant_nodes = 0;      // Constant nodes turned into constants
+  int folded = 0;              // nodes evaluated at load time (Shape/Size included)
+  int onnx_inferred = 0;       // nodes whose output shapes came from ONNX shape inference
+  int reference_inferred = 0;  // ... from the reference kernel on zero-filled inputs
+  int identities_removed = 0;
+  int dead_removed = 0;
+};
+
 struct LoadOptions {
   int64_t batch = 0;                    // replaces a dynamic first dim of every input (0 = none)
   std::map<std::string, Shape> shapes;  // input name -> full shape (wins over batch)
@@ -23,6 +34,7 @@ struct LoadOptions {
   // Keep DequantizeLinear of constant int8/uint8/int32 tensors (QDQ weights) instead of
   // folding them to float, so the int8 path still sees the quantized weights.
   bool keep_quantized_weights = true;
+  LoadStats* stats = nullptr;  // filled in when set
 };
 
 ir::Graph load_onnx(const std::string& path, const LoadOptions& opt = {});

@@ -216,6 +216,49 @@ TEST(Loader, RuntimeShapeInputIsAClearError) {
   EXPECT_EQ(g.value("y").shape, (Shape{3, 4}));
 }
 
+TEST(Loader, ReferenceKernelTypesOpsOnnxCannot) {
+  // Gelu has no schema in ONNX 1.12 (it arrives in opset 20), so ONNX inference gives
+  // nothing; the reference kernel on zeros supplies the shape.
+  ModelBuilder b;
+  b.input("x", DType::F32, {2, 3}).output("y");
+  b.node("Gelu", {"x"}, {"y"}, "gelu");
+  LoadStats stats;
+  LoadOptions opt;
+  opt.stats = &stats;
+  ir::Graph g = load_onnx_bytes(b.bytes(), "gelu.onnx", opt);
+  EXPECT_EQ(g.value("y").shape, (Shape{2, 3}));
+  EXPECT_EQ(g.value("y").dtype, DType::F32);
+  EXPECT_EQ(stats.reference_inferred, 1);
+  EXPECT_EQ(stats.onnx_inferred, 0);
+}
+
+TEST(Loader, StatsCountWhatHappened) {
+  ModelBuilder b;
+  b.input("x", DType::F32, {2, 3}).output("y");
+  b.initializer("two", Tensor::from_floats({}, {2.f}));
+  auto& c = b.node("Constant", {}, {"one"});
+  auto* a = c.add_attribute();
+  a->set_name("value_float");
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(1.f);
+  b.node("Add", {"one", "two"}, {"three"});   // folded
+  b.node("Mul", {"x", "three"}, {"m"});        // ONNX inference
+  b.node("Identity", {"m"}, {"y"});            // removed (y renames m)
+  b.node("Relu", {"x"}, {"dead"});             // dead
+  LoadStats stats;
+  LoadOptions opt;
+  opt.stats = &stats;
+  ir::Graph g = load_onnx_bytes(b.bytes(), "stats.onnx", opt);
+  EXPECT_EQ(stats.nodes_in, 5);
+  EXPECT_EQ(stats.constant_nodes, 1);
+  EXPECT_EQ(stats.folded, 1);
+  EXPECT_EQ(stats.onnx_inferred, 3);  // Mul, Identity, Relu (before cleanup)
+  EXPECT_EQ(stats.identities_removed, 1);
+  EXPECT_EQ(stats.dead_removed, 1);
+  EXPECT_EQ(op_types(g), std::vector<std::string>{"Mul"});
+  EXPECT_EQ(g.value("three").constant->to_doubles(), std::vector<double>{3.0});
+}
+
 TEST(Loader, UnknownOpNamesNodeOpAndOpset) {
   ModelBuilder b;
   b.input("x", DType::F32, {2}).output("y");

@@ -44,9 +44,13 @@ TEST(Resnet18, LoadsStaticAndFolded) {
   for (const auto& [name, v] : g.values)
     for (auto d : v.shape) EXPECT_GE(d, 0) << name;
   EXPECT_EQ(g.value(g.nodes[0].outputs[0]).shape, (Shape{1, 64, 112, 112}));
-  for (const auto& n : g.nodes)
-    if (n.op_type == "MaxPool") EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 64, 56, 56}));
-    else if (n.op_type == "GlobalAveragePool") EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 512, 1, 1}));
+  for (const auto& n : g.nodes) {
+    if (n.op_type == "MaxPool") {
+      EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 64, 56, 56}));
+    } else if (n.op_type == "GlobalAveragePool") {
+      EXPECT_EQ(g.value(n.outputs[0]).shape, (Shape{1, 512, 1, 1}));
+    }
+  }
   // 11.69 M parameters (torchvision's figure for resnet18), all now constants.
   int64_t params = 0;
   for (const auto& [name, v] : g.values)
