@@ -128,6 +128,10 @@ class Compiler {
   uint64_t sram_peak_ = 0, acc_peak_ = 0;
   std::string explain_;
   int layer_index_ = 0;
+ public:
+  bool want_explain_ = false;
+
+ private:
   std::vector<Layer> layers_;
   std::set<std::string> host_read_;  // values some host layer reads (need f32 copies in int8)
 
@@ -605,7 +609,12 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   int64_t M = X.shape[X.shape.size() - 2], K = X.shape.back(), Nn = bshape.back();
   if (bshape[bshape.size() - 2] != K || Y.shape.back() != Nn || Y.shape[Y.shape.size() - 2] != M) return false;
   Shape yb(Y.shape.begin(), Y.shape.end() - 2), ab(X.shape.begin(), X.shape.end() - 2), bb(bshape.begin(), bshape.end() - 2);
-  if (ab.size() > yb.size() || bb.size() > yb.size() || M >= (1 << 24)) return false;
+  if (ab.size() > yb.size() || bb.size() > yb.size()) return false;
+  if (weight && ab == yb) {  // x[..., M, K] @ W[K, N]: all leading dims are rows of one GEMM
+    M *= shape_numel(yb);
+    yb.clear(), ab.clear();
+  }
+  if (M >= (1 << 24)) return false;
   int64_t batches = shape_numel(yb);
   auto a_bst = broadcast_strides(ab, yb), b_bst = broadcast_strides(bb, yb);
   auto y_bst = strides_of(yb);
@@ -1279,7 +1288,7 @@ void Compiler::lower(const Layer& L) {
     store_[n.outputs[0]] = y;
     ls.tiling = "alias of the input buffer (no data moved)";
     P_.layers.push_back(info);
-    if (opt_.explain) explain_ += fmt::format("[{}] {} {}: {}\n", P_.layers.size() - 1, info.name, info.op, ls.tiling);
+    if (want_explain_) explain_ += fmt::format("[{}] {} {}: {}\n", P_.layers.size() - 1, info.name, info.op, ls.tiling);
     return;
   }
   bool done = false;
@@ -1316,7 +1325,7 @@ void Compiler::lower(const Layer& L) {
   }
   em_.barrier_all();
   P_.layers.push_back(info);
-  if (opt_.explain) {
+  if (want_explain_) {
     double pcie_bytes_per_cycle = (info.placement == "host") ? 25.0 / cfg_.clock_ghz : 0;
     std::string bound;
     if (info.placement == "host") {
@@ -1440,6 +1449,7 @@ isa::Program Compiler::run(std::string* explain) {
 
 isa::Program compile(const ir::Graph& g, const CardConfig& cfg, const CompileOptions& opts, std::string* explain_text) {
   Compiler c(g, cfg, opts);
+  c.want_explain_ = explain_text != nullptr;
   return c.run(opts.explain || explain_text ? explain_text : nullptr);
 }
 
