@@ -330,30 +330,25 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   // ---- weights, bias and requant tables in the constants image ----
   DType wt = act_;
   size_t ew = dtype_size(wt), ex = dtype_size(X.dtype), ey = dtype_size(Y.dtype);
-  Tensor wf = wv.constant->cast(DType::F32);
   Tensor wq(wt, wv.shape);
   std::vector<float> wscale(size_t(Cout), 1.f);
   int64_t per = Cin_g * KK;
-  for (int64_t c = 0; c < Cout; ++c) {
-    if (int8_) {
-      float mx = 0;
-      for (int64_t k = 0; k < per; ++k) mx = std::max(mx, std::fabs(wf.ptr<float>()[c * per + k]));
-      wscale[c] = mx > 0 ? mx / 127.f : 1.f;
-      for (int64_t k = 0; k < per; ++k)
-        wq.ptr<int8_t>()[c * per + k] = int8_t(std::clamp<double>(std::nearbyint(wf.ptr<float>()[c * per + k] / wscale[c]), -127, 127));
-    } else {
-      for (int64_t k = 0; k < per; ++k) wq.set(size_t(c * per + k), wf.ptr<float>()[c * per + k]);
-    }
+  if (int8_) {
+    QuantWeights qw = quantize_weights(*wv.constant, false);
+    wq = std::move(qw.q);
+    wscale = std::move(qw.scale);
+  } else {
+    Tensor wf = wv.constant->cast(DType::F32);
+    for (int64_t k = 0; k < wf.numel(); ++k) wq.set(size_t(k), wf.ptr<float>()[k]);
   }
   uint64_t w_const = add_constant("convW:" + n.name, wq);
   bool has_bias = !L.bias.empty();
   Tensor bias_t(int8_ ? DType::I32 : DType::F32, {Cout});
   for (int64_t c = 0; c < Cout; ++c) {
     double b = has_bias ? g_.value(L.bias).constant->get(size_t(c)) : 0.0;
-    if (int8_) bias_t.ptr<int32_t>()[c] = int32_t(std::clamp<double>(std::nearbyint(b / (double(X.scale) * wscale[c])), INT32_MIN, INT32_MAX));
+    if (int8_) bias_t.ptr<int32_t>()[c] = quantize_bias(b, X.scale, wscale[c]);
     else bias_t.ptr<float>()[c] = float(b);
   }
-  has_bias = has_bias || false;
   uint64_t b_const = add_constant("convB:" + n.name, bias_t);
   // The requant's output scale: the value after the epilogue activation (act or preact).
   std::string epi_value = L.act.fn != Fn::Copy ? L.act.value : L.preact;
@@ -635,18 +630,13 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   std::vector<float> wscale(size_t(Nn), 1.f);
   uint64_t w_const = 0;
   if (weight) {
-    Tensor wf = g_.value(L.weight).constant->cast(DType::F32);
     Tensor wq(wt, {K, Nn});
     if (int8_) {
-      for (int64_t c = 0; c < Nn; ++c) {
-        float mx = 0;
-        for (int64_t kk = 0; kk < K; ++kk) mx = std::max(mx, std::fabs(wf.ptr<float>()[kk * Nn + c]));
-        wscale[c] = mx > 0 ? mx / 127.f : 1.f;
-      }
-      for (int64_t kk = 0; kk < K; ++kk)
-        for (int64_t c = 0; c < Nn; ++c)
-          wq.ptr<int8_t>()[kk * Nn + c] = int8_t(std::clamp<double>(std::nearbyint(wf.ptr<float>()[kk * Nn + c] / wscale[c]), -127, 127));
+      QuantWeights qw = quantize_weights(*g_.value(L.weight).constant, true);
+      wq = std::move(qw.q);
+      wscale = std::move(qw.scale);
     } else {
+      Tensor wf = g_.value(L.weight).constant->cast(DType::F32);
       for (int64_t i = 0; i < K * Nn; ++i) wq.set(size_t(i), wf.ptr<float>()[i]);
     }
     w_const = add_constant("mmW:" + n.name, wq);
@@ -661,7 +651,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   for (int64_t c = 0; c < Nn; ++c) {
     double b = L.bias.empty() ? 0.0 : g_.value(L.bias).constant->get(size_t(c));
     double ws = weight ? wscale[c] : Bst.scale;
-    if (int8_) bias_t.ptr<int32_t>()[c] = int32_t(std::clamp<double>(std::nearbyint(b / (double(X.scale) * ws)), INT32_MIN, INT32_MAX));
+    if (int8_) bias_t.ptr<int32_t>()[c] = quantize_bias(b, X.scale, ws);
     else bias_t.ptr<float>()[c] = float(b);
   }
   uint64_t b_const = add_constant("mmB:" + n.name, bias_t);

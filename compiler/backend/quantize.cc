@@ -112,6 +112,30 @@ QParams activation_qparams(Range r) {
   return {float(scale), int32_t(zp)};
 }
 
+QuantWeights quantize_weights(const Tensor& w0, bool per_column) {
+  Tensor w = w0.cast(DType::F32);
+  QuantWeights r{Tensor(DType::I8, w.shape), {}};
+  const float* p = w.ptr<float>();
+  int8_t* q = r.q.ptr<int8_t>();
+  int64_t C = per_column ? w.shape[1] : w.shape[0];
+  int64_t per = w.numel() / std::max<int64_t>(C, 1);
+  auto at = [&](int64_t c, int64_t k) { return per_column ? k * C + c : c * per + k; };
+  r.scale.assign(size_t(C), 1.f);
+  for (int64_t c = 0; c < C; ++c) {
+    float mx = 0;
+    for (int64_t k = 0; k < per; ++k) mx = std::max(mx, std::fabs(p[at(c, k)]));
+    float s = mx > 0 ? mx / 127.f : 1.f;
+    r.scale[size_t(c)] = s;
+    for (int64_t k = 0; k < per; ++k)
+      q[at(c, k)] = int8_t(std::clamp<double>(std::nearbyint(p[at(c, k)] / s), -127, 127));
+  }
+  return r;
+}
+
+int32_t quantize_bias(double bias, float x_scale, float w_scale) {
+  return int32_t(std::clamp<double>(std::nearbyint(bias / (double(x_scale) * w_scale)), INT32_MIN, INT32_MAX));
+}
+
 void quantize_multiplier(double real, int32_t& M, int32_t& S) {
   if (real <= 0 || !std::isfinite(real)) { M = 0, S = 1; return; }
   int e = 0;

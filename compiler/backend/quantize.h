@@ -9,6 +9,9 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "core/tensor.h"
 
 #include "compiler/ir/graph.h"
 
@@ -28,6 +31,16 @@ struct QParams {
   int32_t zero_point = 0;
 };
 QParams activation_qparams(Range r);
+
+// Symmetric per-channel int8 weights: channels along dim 0 (conv [Cout,...]) or, with
+// per_column, along dim 1 of a [K,N] matrix. scale[c] = max|w_c| / 127 (1 for all-zero).
+struct QuantWeights {
+  Tensor q;  // int8, same shape
+  std::vector<float> scale;
+};
+QuantWeights quantize_weights(const Tensor& w, bool per_column);
+// int32 bias for accumulator scale x_scale * w_scale.
+int32_t quantize_bias(double bias, float x_scale, float w_scale);
 
 // real ~= M * 2^-S with M in [2^30, 2^31), S in [1, 62].
 void quantize_multiplier(double real, int32_t& M, int32_t& S);
