@@ -87,6 +87,13 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
   return st;
 }
 
+// Integer requant clip bounds must stay finite (the card converts alpha / d_scale to int).
+void clamp_clip_bounds(Instr& rq, float scale) {
+  if (rq.fn != int64_t(Fn::Clip) || scale == 0) return;
+  rq.alpha = std::max(rq.alpha, -256.f * scale);
+  rq.beta = std::min(rq.beta, 256.f * scale);
+}
+
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Halving sequence n, ceil(n/2), ... 1 plus multiples of `unit` below n (tile candidates).
@@ -562,7 +569,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           D.scale = epi.scale, D.zp = epi.zp;
           set_a(rq, A), set_d(rq, D);
           set_n(rq, {rn * OW, cn, 1, 1});
-          rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta;
+          rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta; clamp_clip_bounds(rq, epi.scale);
           rq.c_space = int64_t(Space::Sram), rq.c_addr = int64_t(a_bias + uint64_t(c0) * 4), rq.c_dim = 1;
           rq.b_space = int64_t(Space::Sram);
           rq.b_addr = int8_ ? int64_t(a_table + uint64_t(c0) * 8) : int64_t(isa::kNoAddr);
@@ -812,7 +819,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
         D.scale = epi.scale, D.zp = epi.zp;
         set_a(rq, A), set_d(rq, D);
         set_n(rq, {nn, mn, 1, 1});
-        rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta;
+        rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta; clamp_clip_bounds(rq, epi.scale);
         rq.c_space = int64_t(Space::Sram), rq.c_addr = int64_t(a_bias + uint64_t(n0) * 4), rq.c_dim = 0;
         rq.b_space = int64_t(Space::Sram), rq.b_type = int64_t(DType::I32);
         rq.b_addr = use_table ? int64_t(a_table + uint64_t(n0) * 8) : int64_t(isa::kNoAddr);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "compiler/backend/compile.h"
+#include "compiler/backend/int_reference.h"
 #include "compiler/reference/ops.h"
 #include "core/error.h"
 #include "isa/loadable.h"
@@ -347,3 +348,28 @@ TEST(CompilerNumerics, Fp16AndBf16CloseToFloat) {
   }
 }
 
+
+TEST(CompilerNumerics, Int8BitExactAgainstIntegerReference) {
+  for (auto& cfg : {preset("default"), tiny_sram(preset("default"), 8 << 10, 4 << 10), preset("edge")}) {
+    for (auto& [name, make] : networks()) {
+      SCOPED_TRACE(cfg.name + "/" + name);
+      ir::Graph g = make();
+      backend::CompileOptions o;
+      o.precision = "int8";
+      isa::Program p = backend::compile(g, cfg, o);
+      auto in = inputs_for(g, 21);
+      auto got = kernels::run_functional(p, in);
+      auto want = backend::int8_reference(g, o, in);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t k = 0; k < want.size(); ++k) {
+        ASSERT_EQ(got[k].shape, want[k].shape);
+        size_t diff = 0;
+        for (int64_t e = 0; e < want[k].numel(); ++e)
+          if (got[k].get(size_t(e)) != want[k].get(size_t(e)) && diff++ < 3)
+            ADD_FAILURE() << name << " output " << k << " element " << e << ": card " << got[k].get(size_t(e))
+                          << " integer reference " << want[k].get(size_t(e));
+        EXPECT_EQ(diff, 0u);
+      }
+    }
+  }
+}
