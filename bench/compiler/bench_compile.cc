@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "compiler/backend/compile.h"
+#include "compiler/backend/int_reference.h"
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/reference/ops.h"
 #include "core/error.h"
@@ -73,6 +74,14 @@ int main(int argc, char** argv) {
         auto t3 = Clock::now();
         auto want = ref::run_graph(g, env);
         double t_ref = secs(t3);
+        if (prec == "int8") {
+          auto t4 = Clock::now();
+          auto iref = backend::int8_reference(g, o, in);
+          size_t diff = 0, total = 0;
+          for (size_t k = 0; k < iref.size(); ++k)
+            for (int64_t e = 0; e < iref[k].numel(); ++e, ++total) diff += iref[k].get(size_t(e)) != got[k].get(size_t(e));
+          std::printf("  int8 vs integer reference: %zu of %zu output elements differ (%.2f s)\n", diff, total, secs(t4));
+        }
         for (size_t k = 0; k < g.outputs.size(); ++k) {
           const Tensor& w = want.at(g.outputs[k]);
           const Tensor& r = got[k];
