@@ -492,7 +492,7 @@ void DramModel::serve(std::vector<Request>& batch) {
   const double tck = cfg_.timing.tCK_ns;
   std::vector<std::vector<Burst>> per_channel(channels_.size());
   for (auto& v : per_channel) v.reserve(batch.size() / channels_.size() + 16);
-  latencies_.reserve(latencies_.size() + batch.size());
+  // (no exact reserve here: it reallocated on every call, O(n^2) over a run; push_back amortises)
   for (size_t i = 0; i < batch.size(); ++i) {
     Request& req = batch[i];
     if (req.arrive_ns < 0 || !std::isfinite(req.arrive_ns))
