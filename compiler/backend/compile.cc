@@ -1216,10 +1216,12 @@ void Compiler::lower_host(const Layer& L, LayerStats& ls) {
   isa::HostOp h;
   h.op_type = n.op_type;
   h.opset = n.opset;
-  h.node = serialize_node(n);
+  ir::Node trimmed = n;  // trailing omitted optional inputs are simply absent
+  while (!trimmed.inputs.empty() && trimmed.inputs.back().empty()) trimmed.inputs.pop_back();
+  h.node = serialize_node(trimmed);
   std::vector<std::pair<Storage, Storage>> after;  // (final storage, f32 staging)
-  for (auto& in : n.inputs) {
-    if (in.empty()) {
+  for (auto& in : trimmed.inputs) {
+    if (in.empty()) {  // omitted optional input in the middle: dtype Undefined
       h.inputs.push_back({DType::Undefined, {}, 0});
       continue;
     }
@@ -1384,10 +1386,29 @@ isa::Program Compiler::run(std::string* explain) {
     const Storage& s = st(name);
     if (s.addr == b.addr && s.dtype == b.dtype) continue;
     em_.set_layer(int(P_.layers.size()));
-    if (s.dtype == b.dtype && s.scale == 0) copy_flat(b, s);
-    else copy_flat(b, s);
+    static const std::set<DType> dma_types{DType::I8, DType::U8, DType::I32, DType::F32, DType::F16, DType::BF16};
+    if (dma_types.count(s.dtype) && dma_types.count(b.dtype)) {
+      copy_flat(b, s);
+      P_.layers.push_back({"output:" + name, s.dtype == b.dtype ? "CopyOutput" : "ConvertOutput", 0, "card"});
+    } else {  // e.g. an i64 constant output: the host copies it
+      isa::HostOp h;
+      ir::Node id;
+      id.name = "output:" + name;
+      id.op_type = "Identity";
+      id.inputs = {name};
+      id.outputs = {name};
+      h.op_type = "Identity";
+      h.node = serialize_node(id);
+      h.inputs.push_back({s.dtype, s.shape, s.addr});
+      h.outputs.push_back({b.dtype, b.shape, b.addr});
+      Instr call;
+      call.op = Opcode::HostCall;
+      call.id = P_.host_ops.size();
+      P_.host_ops.push_back(std::move(h));
+      em_.emit(em_.load_queue(), call);
+      P_.layers.push_back({"output:" + name, "CopyOutput", 0, "host"});
+    }
     em_.barrier_all();
-    P_.layers.push_back({"output:" + name, s.dtype == b.dtype ? "CopyOutput" : "ConvertOutput", 0, "card"});
   }
   em_.finish();
 

@@ -108,7 +108,7 @@ std::vector<Layer> run_passes(ir::Graph& g) {
   // 1. Identity and identity-permutation Transpose: rewire readers to the input.
   for (size_t i = 0; i < g.nodes.size();) {
     ir::Node& n = g.nodes[i];
-    bool noop = n.op_type == "Identity" || n.op_type == "Dropout";
+    bool noop = n.op_type == "Identity" || (n.op_type == "Dropout" && n.inputs.size() == 1 && n.outputs.size() == 1);
     if (n.op_type == "Transpose") {
       auto perm = n.attr_ints("perm");
       noop = !perm.empty();
@@ -214,6 +214,13 @@ std::vector<Layer> run_passes(ir::Graph& g) {
     const std::string& op = n.op_type;
     bool float_io = dom && !n.outputs.empty() && g.values.count(n.outputs[0]) && is_float(g, n.outputs[0]);
     for (auto& in : n.inputs) float_io = float_io && (in.empty() || g.values.count(in));
+    // The first input is the data operand of every card op; binary ops read both.
+    if (float_io && !n.inputs.empty() && !n.inputs[0].empty()) float_io = is_float(g, n.inputs[0]);
+    if (float_io && n.inputs.size() == 2 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" ||
+                                             op == "Max" || op == "Min" || op == "PRelu" || op == "MatMul" || op == "Concat"))
+      float_io = is_float(g, n.inputs[1]);
+    if (float_io && op == "Concat")
+      for (auto& in : n.inputs) float_io = float_io && is_float(g, in);
     size_t channels = 0;  // per-channel bias length for fusion
     bool conv_like = false;
 
@@ -290,8 +297,9 @@ std::vector<Layer> run_passes(ir::Graph& g) {
       bool trailing = !ax.empty();
       for (int64_t k = 0; k < int64_t(ax.size()); ++k) trailing = trailing && ax.count(r - 1 - k);
       if (trailing) L.kind = Kind::ReduceLast;
-    } else if (dom && (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
-                       op == "Identity" || op == "Dropout")) {
+    } else if (dom && n.outputs.size() == 1 &&
+               (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
+                (op == "Dropout" && n.inputs.size() == 1))) {
       L.kind = Kind::Alias;
     } else if (float_io && op == "Transpose") {
       L.kind = Kind::Transpose;
