@@ -167,12 +167,14 @@ DramModel::DramModel(const DramConfig& cfg)
   burst_cycles_ = cfg_.timing.BL / tpc;
   closed_page_ = cfg_.page_policy == "closed";
   channels_.resize(cfg_.channels);
+  scratch_.resize(cfg_.channels);
   const int groups = cfg_.ranks * cfg_.bank_groups;
   for (Channel& ch : channels_) {
     ch.ranks.resize(cfg_.ranks);
     ch.groups.resize(groups);
     ch.banks.resize(size_t(groups) * cfg_.banks_per_group);
     ch.bank_mark.assign(ch.banks.size(), 0);
+    ch.queue.reserve(kQueueDepth);
     ch.act_bound.assign(ch.groups.size(), 0);
     ch.cas_bound.assign(2 * ch.groups.size(), 0);
     ch.split_bus = split_command_bus(cfg_.standard);
@@ -274,18 +276,8 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
   if (!std::is_sorted(bursts.begin(), bursts.end(), by_arrival))
     std::stable_sort(bursts.begin(), bursts.end(), by_arrival);
 
-  struct Slot {  // a queued burst, 32 bytes, with what selection needs kept close together
-    Cycle enq;
-    // Cached from the bank's state (refreshed whenever that bank changes): for a row hit
-    // the earliest RD/WR, otherwise the earliest ACT as far as the bank itself allows.
-    Cycle part;
-    uint32_t row, burst;
-    uint16_t bank_index, group_index;
-    uint8_t is_write, hit, blocked;  // blocked: a conflict that would close a row still hit
-  };
-  static_assert(sizeof(Slot) <= 32);
-  std::vector<Slot> queue;  // oldest first
-  queue.reserve(kQueueDepth);
+  std::vector<Slot>& queue = ch.queue;  // oldest first; empty between calls
+  queue.clear();
   // Recomputes the cached bank view of the queued bursts in banks b1/b2 (all when `all`).
   auto update_slots = [&](bool all, uint32_t b1, uint32_t b2) {
     const uint32_t stamp = ++ch.mark_stamp;
@@ -490,8 +482,8 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 
 void DramModel::serve(std::vector<Request>& batch) {
   const double tck = cfg_.timing.tCK_ns;
-  std::vector<std::vector<Burst>> per_channel(channels_.size());
-  for (auto& v : per_channel) v.reserve(batch.size() / channels_.size() + 16);
+  std::vector<std::vector<Burst>>& per_channel = scratch_;  // reused: no allocation per call
+  for (auto& v : per_channel) v.clear();
   // (no exact reserve here: it reallocated on every call, O(n^2) over a run; push_back amortises)
   for (size_t i = 0; i < batch.size(); ++i) {
     Request& req = batch[i];

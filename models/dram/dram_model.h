@@ -101,6 +101,16 @@ class DramModel {
     uint32_t bank_index = 0, group_index = 0;  // within the channel
     uint32_t bypassed = 0; // times a younger request went first (starvation cap)
   };
+  struct Slot {  // a queued burst, 32 bytes, with what selection needs kept close together
+    Cycle enq;
+    // Cached from the bank's state (refreshed whenever that bank changes): for a row hit
+    // the earliest RD/WR, otherwise the earliest ACT as far as the bank itself allows.
+    Cycle part;
+    uint32_t row, burst;
+    uint16_t bank_index, group_index;
+    uint8_t is_write, hit, blocked;  // blocked: a conflict that would close a row still hit
+  };
+  static_assert(sizeof(Slot) <= 32);
   struct Bank {
     int64_t open_row = -1;
     Cycle act_ready = 0, pre_ready = 0, cas_ready = 0;
@@ -126,6 +136,7 @@ class DramModel {
     std::vector<Bank> banks;        // rank, group, bank
     Cycle bus_free = 0, last_rd_cas = kNever, now = 0;
     int last_data_rank = -1;
+    std::vector<Slot> queue;          // the FR-FCFS window (scratch, empty between calls)
     std::vector<uint32_t> bank_mark;  // selection scratch: bank has a queued row hit
     uint32_t mark_stamp = 0;
     std::vector<Cycle> act_bound, cas_bound;  // selection scratch per bank group
@@ -153,6 +164,7 @@ class DramModel {
   bool closed_page_ = false;
   AddressMapping mapping_;
   std::vector<Channel> channels_;
+  std::vector<std::vector<Burst>> scratch_;  // per-channel bursts of the current batch
   mutable std::vector<ChannelStats> stats_view_;
   std::vector<double> latencies_;
 };
