@@ -6,7 +6,12 @@
 // both paths give bit-identical results.
 #include "models/kernels/conv.h"
 
+#include <cstdlib>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "models/kernels/operand.h"
 
@@ -151,48 +156,144 @@ void block_kernel_f32(float* __restrict s, const float* __restrict x, const floa
   }
 }
 
+// Typed gathers used to build the im2col block and the packed weights: n elements at a
+// source stride (elements) into dst at a destination stride, minus the zero point.
 template <typename T>
-T load_operand(const uint8_t* p, DType t, int32_t zp) {
-  if constexpr (std::is_same_v<T, int16_t>) return int16_t(detail::load_int(p, t) - zp);
-  else return detail::load_raw(p, t) - float(zp);
+using Gather = void (*)(const uint8_t* src, int64_t sstride, T* dst, int64_t dstride, int64_t n, int32_t zp);
+
+template <typename T, typename Load>
+inline void gather_with(const uint8_t* src, int64_t sstride, T* dst, int64_t dstride, int64_t n, int32_t zp,
+                        Load load) {
+  for (int64_t i = 0; i < n; ++i) dst[i * dstride] = load(src, i * sstride, zp);
+}
+void gather_i8(const uint8_t* s, int64_t ss, int16_t* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) { return int16_t(int8_t(p[i]) - z); });
+}
+void gather_u8(const uint8_t* s, int64_t ss, int16_t* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) { return int16_t(int32_t(p[i]) - z); });
+}
+void gather_f32(const uint8_t* s, int64_t ss, float* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) {
+    float v;
+    std::memcpy(&v, p + 4 * i, 4);
+    return v - float(z);
+  });
+}
+void gather_f16(const uint8_t* s, int64_t ss, float* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    return f16_to_f32(v) - float(z);
+  });
+}
+void gather_bf16(const uint8_t* s, int64_t ss, float* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) {
+    uint16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    return bf16_to_f32(v) - float(z);
+  });
+}
+Gather<int16_t> int_gather(DType t) { return t == DType::I8 ? gather_i8 : gather_u8; }
+Gather<float> float_gather(DType t) {
+  return t == DType::F32 ? gather_f32 : t == DType::F16 ? gather_f16 : gather_bf16;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CARDSIM_HAVE_MADD512 1
+// Integer kernel on AVX-512BW: weights packed as k-pairs [k/2][co][2] (int16), so one
+// vpmaddwd does 32 MACs; 4 pixels share each weight vector. Sums are exact int32 (wrapping),
+// so the k order (kh, kw, ci here) does not change the result.
+__attribute__((target("avx512f,avx512bw"))) void block_kernel_madd512(int32_t* s, const int16_t* x,
+                                                                      const int16_t* w2, int64_t K2, int64_t N) {
+  auto pair = [&](int64_t row, int64_t kp) {
+    int32_t v;
+    std::memcpy(&v, x + row * K2 + 2 * kp, 4);
+    return v;
+  };
+  const int64_t pairs = K2 / 2;
+  for (int64_t co = 0; co < N; co += 16) {
+    const int64_t left = N - co;
+    const __mmask16 m16 = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    const __mmask32 m32 = left >= 16 ? __mmask32(0xFFFFFFFFu) : __mmask32((1ull << (2 * left)) - 1);
+    __m512i a0 = _mm512_maskz_loadu_epi32(m16, s + co);
+    __m512i a1 = _mm512_maskz_loadu_epi32(m16, s + N + co);
+    __m512i a2 = _mm512_maskz_loadu_epi32(m16, s + 2 * N + co);
+    __m512i a3 = _mm512_maskz_loadu_epi32(m16, s + 3 * N + co);
+    const int16_t* wp = w2 + 2 * co;
+    for (int64_t kp = 0; kp < pairs; ++kp, wp += 2 * N) {
+      const int32_t x0 = pair(0, kp), x1 = pair(1, kp), x2 = pair(2, kp), x3 = pair(3, kp);
+      if ((x0 | x1 | x2 | x3) == 0) continue;  // padding / zero activations
+      const __m512i wv = _mm512_maskz_loadu_epi16(m32, wp);
+      a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(_mm512_set1_epi32(x0), wv));
+      a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(_mm512_set1_epi32(x1), wv));
+      a2 = _mm512_add_epi32(a2, _mm512_madd_epi16(_mm512_set1_epi32(x2), wv));
+      a3 = _mm512_add_epi32(a3, _mm512_madd_epi16(_mm512_set1_epi32(x3), wv));
+    }
+    _mm512_mask_storeu_epi32(s + co, m16, a0);
+    _mm512_mask_storeu_epi32(s + N + co, m16, a1);
+    _mm512_mask_storeu_epi32(s + 2 * N + co, m16, a2);
+    _mm512_mask_storeu_epi32(s + 3 * N + co, m16, a3);
+  }
+}
+bool have_madd512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          std::getenv("CARDSIM_NO_AVX512") == nullptr;
+  return yes;
+}
+#else
+bool have_madd512() { return false; }
+#endif
+
+// Integer: k = (kh*k_w + kw)*in_c + ci (channels contiguous: cheap gathers). Float: the ISA's
+// k = (ci*k_h + kh)*k_w + kw, which fixes the summation order.
 template <typename T, typename Acc, typename Kernel>
-void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel) {
+void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel, Gather<T> gather_a, Gather<T> gather_b,
+               bool pairs) {
   const ConvShape& s = r.sh;
+  const bool integer = std::is_same_v<T, int16_t>;
   const int64_t K = s.K(), N = s.out_c, P = s.pixels();
+  const int64_t K2 = pairs ? (K + 1) / 2 * 2 : K;  // k-pair layout needs an even K (zero pad)
   const int64_t ea = int64_t(r.a.esize), eb = int64_t(r.b.esize);
-  // Pack weights [k][co].
-  std::vector<T> w(size_t(K * N));
+  const int64_t ci_stride = integer ? 1 : s.k_h * s.k_w;
+  auto kbase = [&](int64_t kh, int64_t kw) { return integer ? (kh * s.k_w + kw) * s.in_c : kh * s.k_w + kw; };
+  // Pack weights: [k][co], or [k/2][co][2] for the pair kernel.
+  std::vector<T> w(static_cast<size_t>(K2 * N), T(0));
+  std::vector<T> tmp(static_cast<size_t>(s.in_c));
   for (int64_t co = 0; co < N; ++co)
-    for (int64_t ci = 0; ci < s.in_c; ++ci)
-      for (int64_t kh = 0; kh < s.k_h; ++kh)
-        for (int64_t kw = 0; kw < s.k_w; ++kw) {
-          const int64_t k = (ci * s.k_h + kh) * s.k_w + kw;
-          w[size_t(k * N + co)] = load_operand<T>(
-              r.b.base + (co * r.b.s[0] + ci * r.b.s[1] + kh * r.b.s[2] + kw * r.b.s[3]) * eb, r.b.type, r.b.zp);
+    for (int64_t kh = 0; kh < s.k_h; ++kh)
+      for (int64_t kw = 0; kw < s.k_w; ++kw) {
+        const uint8_t* src = r.b.base + (co * r.b.s[0] + kh * r.b.s[2] + kw * r.b.s[3]) * eb;
+        const int64_t k0 = kbase(kh, kw);
+        if (!pairs) {
+          gather_b(src, r.b.s[1], w.data() + k0 * N + co, ci_stride * N, s.in_c, r.b.zp);
+        } else {
+          gather_b(src, r.b.s[1], tmp.data(), 1, s.in_c, r.b.zp);
+          for (int64_t ci = 0; ci < s.in_c; ++ci) {
+            const int64_t k = k0 + ci * ci_stride;
+            w[size_t((k / 2) * 2 * N + 2 * co + (k & 1))] = tmp[size_t(ci)];
+          }
         }
-  std::vector<T> x(size_t(kPixelBlock * K));
-  std::vector<Acc> sum(size_t(kPixelBlock * N));
+      }
+  std::vector<T> x(static_cast<size_t>(kPixelBlock * K2));
+  std::vector<Acc> sum(static_cast<size_t>(kPixelBlock * N));
   const bool contiguous_acc = r.acc.s[0] == 1;
   for (int64_t p0 = 0; p0 < P; p0 += kPixelBlock) {
     const int64_t np = std::min<int64_t>(kPixelBlock, P - p0);
-    // im2col of the block; rows past the tile stay zero.
+    // im2col of the block; padding and rows past the tile stay zero.
     std::fill(x.begin(), x.end(), T(0));
     for (int64_t pb = 0; pb < np; ++pb) {
       const int64_t oh = (p0 + pb) / s.out_w, ow = (p0 + pb) % s.out_w;
-      T* xr = x.data() + pb * K;
-      for (int64_t ci = 0; ci < s.in_c; ++ci)
-        for (int64_t kh = 0; kh < s.k_h; ++kh) {
-          const int64_t ih = oh * s.st_h - s.pad_t + kh * s.dl_h;
-          if (ih < 0 || ih >= s.in_h) continue;
-          for (int64_t kw = 0; kw < s.k_w; ++kw) {
-            const int64_t iw = ow * s.st_w - s.pad_l + kw * s.dl_w;
-            if (iw < 0 || iw >= s.in_w) continue;
-            xr[(ci * s.k_h + kh) * s.k_w + kw] = load_operand<T>(
-                r.a.base + (ci * r.a.s[0] + ih * r.a.s[1] + iw * r.a.s[2]) * ea, r.a.type, r.a.zp);
-          }
+      T* xr = x.data() + pb * K2;
+      for (int64_t kh = 0; kh < s.k_h; ++kh) {
+        const int64_t ih = oh * s.st_h - s.pad_t + kh * s.dl_h;
+        if (ih < 0 || ih >= s.in_h) continue;
+        for (int64_t kw = 0; kw < s.k_w; ++kw) {
+          const int64_t iw = ow * s.st_w - s.pad_l + kw * s.dl_w;
+          if (iw < 0 || iw >= s.in_w) continue;
+          gather_a(r.a.base + (ih * r.a.s[1] + iw * r.a.s[2]) * ea, r.a.s[0], xr + kbase(kh, kw), ci_stride, s.in_c,
+                   r.a.zp);
         }
+      }
     }
     // Accumulator rows in.
     for (int64_t pb = 0; pb < kPixelBlock; ++pb) {
@@ -205,7 +306,7 @@ void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel) {
       if (contiguous_acc) std::memcpy(sr, accp, size_t(N) * 4);
       else for (int64_t co = 0; co < N; ++co) std::memcpy(&sr[co], accp + co * r.acc.s[0] * 4, 4);
     }
-    kernel(sum.data(), x.data(), w.data(), K, N);
+    kernel(sum.data(), x.data(), w.data(), K2, N);
     for (int64_t pb = 0; pb < np; ++pb) {
       const Acc* sr = sum.data() + pb * N;
       uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * 4;
@@ -240,8 +341,14 @@ void mxu_conv(const isa::Instr& in, Memories& mem) {
     else generic_impl<float>(in, r);
     return;
   }
-  if (r.integer) fast_impl<int16_t, int32_t>(in, r, block_kernel_i16);
-  else fast_impl<float, float>(in, r, block_kernel_f32);
+  if (r.integer) {
+    if (have_madd512())
+      fast_impl<int16_t, int32_t>(in, r, block_kernel_madd512, int_gather(r.a.type), int_gather(r.b.type), true);
+    else
+      fast_impl<int16_t, int32_t>(in, r, block_kernel_i16, int_gather(r.a.type), int_gather(r.b.type), false);
+  } else {
+    fast_impl<float, float>(in, r, block_kernel_f32, float_gather(r.a.type), float_gather(r.b.type), false);
+  }
 }
 
 }  // namespace cardsim::kernels
