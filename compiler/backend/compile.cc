@@ -127,6 +127,7 @@ class Compiler {
   DType act_ = DType::F32;
   bool int8_ = false;
   std::map<std::string, Range> ranges_;
+  std::map<std::string, QParams> forced_;  // QDQ models' own scales
   std::map<std::string, Storage> store_;     // card-side storage of every value
   std::map<std::string, Storage> binding_;   // graph inputs / outputs as the host sees them (f32)
   uint64_t dram_top_ = 0;
@@ -209,6 +210,7 @@ class Compiler {
   bool lower_concat(const Layer& L, LayerStats& ls);
   bool lower_slice(const Layer& L, LayerStats& ls);
   bool lower_pad(const Layer& L, LayerStats& ls);
+  bool lower_qdq(const Layer& L, LayerStats& ls);
   void lower_host(const Layer& L, LayerStats& ls);
   void emit_post_ops(std::vector<Instr>& vpu, const Layer& L, uint64_t addr, DType t, Dims n, std::string first_value);
   // Quantization parameters `v` would get (int8), in the dtype of `like`; no address.
@@ -216,8 +218,7 @@ class Compiler {
     Storage s = like;
     s.scale = 0, s.zp = 0;
     if (int8_ && dtype_is_integer(like.dtype)) {
-      auto it = ranges_.find(v);
-      QParams q = activation_qparams(it == ranges_.end() ? Range{-1, 1} : it->second);
+      QParams q = value_qparams(v, ranges_, forced_);
       s.scale = q.scale, s.zp = q.zero_point;
     }
     return s;
@@ -260,8 +261,7 @@ Storage Compiler::make_storage(const std::string& v) {
   if (val.dtype == DType::F32) {
     s.dtype = act_;
     if (int8_) {
-      auto it = ranges_.find(v);
-      QParams q = activation_qparams(it == ranges_.end() ? Range{-1, 1} : it->second);
+      QParams q = value_qparams(v, ranges_, forced_);
       s.scale = q.scale, s.zp = q.zero_point;
     }
   }
@@ -1209,6 +1209,23 @@ bool Compiler::lower_pad(const Layer& L, LayerStats& ls) {
   return true;
 }
 
+// QuantizeLinear / DequantizeLinear (per tensor): one converting DRAM -> DRAM copy; the
+// ISA's read/write rules are exactly ONNX's (round half to even, saturate).
+bool Compiler::lower_qdq(const Layer& L, LayerStats& ls) {
+  const ir::Node& n = L.node;
+  float scale;
+  int32_t zp;
+  DType qt;
+  if (!qdq_node_params(g_, n, scale, zp, qt)) return false;
+  Storage src = st(n.inputs[0]), dst = st(L.output);
+  if (n.op_type == "QuantizeLinear") dst.scale = scale, dst.zp = zp;
+  else src.scale = scale, src.zp = zp;
+  copy_flat(dst, src);
+  ls.in_bytes = src.bytes(), ls.out_bytes = dst.bytes();
+  ls.tiling = fmt::format("converting DRAM->DRAM copy (scale {}, zero point {})", scale, zp);
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------
 // Host operations: operands cross PCIe; non-f32 activations get f32 staging copies.
 void Compiler::lower_host(const Layer& L, LayerStats& ls) {
@@ -1305,6 +1322,7 @@ void Compiler::lower(const Layer& L) {
       case Kind::Concat: done = lower_concat(L, ls); break;
       case Kind::Slice: done = lower_slice(L, ls); break;
       case Kind::Pad: done = lower_pad(L, ls); break;
+      case Kind::QuantDequant: done = lower_qdq(L, ls); break;
       default: break;
     }
   }
@@ -1359,6 +1377,7 @@ isa::Program Compiler::run(std::string* explain) {
   if (int8_) {
     std::string warning;
     ranges_ = calibrate(g_, opt_.calibrate_dir, &warning);
+    forced_ = qdq_params(g_);
     if (!warning.empty()) {
       fmt::print(stderr, "{}\n", warning);
       explain_ += warning + "\n";

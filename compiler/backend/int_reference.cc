@@ -81,6 +81,7 @@ class IntRef {
   IntRef(const ir::Graph& g, const CompileOptions& o) : g_(g) {
     layers_ = run_passes(g_);
     ranges_ = calibrate(g_, o.calibrate_dir, nullptr);
+    forced_ = qdq_params(g_);
   }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
@@ -103,12 +104,10 @@ class IntRef {
   ir::Graph g_;
   std::vector<Layer> layers_;
   std::map<std::string, Range> ranges_;
+  std::map<std::string, QParams> forced_;
   std::map<std::string, QT> env_;
 
-  QParams qp(const std::string& v) {
-    auto it = ranges_.find(v);
-    return activation_qparams(it == ranges_.end() ? Range{-1, 1} : it->second);
-  }
+  QParams qp(const std::string& v) { return value_qparams(v, ranges_, forced_); }
   static std::vector<float> to_floats(const Tensor& t) {
     std::vector<float> r(size_t(t.numel()));
     for (size_t i = 0; i < r.size(); ++i) r[i] = float(t.get(i));

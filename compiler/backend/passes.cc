@@ -4,7 +4,9 @@
 #include <map>
 #include <set>
 
+#include "compiler/backend/quantize.h"
 #include "compiler/ir/graph_utils.h"
+#include "compiler/reference/ops.h"
 #include "core/error.h"
 
 namespace cardsim::backend {
@@ -25,6 +27,7 @@ const char* layer_kind_name(Kind k) {
     case Kind::Concat: return "concat";
     case Kind::Slice: return "slice";
     case Kind::Pad: return "pad";
+    case Kind::QuantDequant: return "quant-dequant";
     case Kind::Alias: return "alias";
     case Kind::Host: return "host";
   }
@@ -104,6 +107,22 @@ bool elementwise_fn(const ir::Graph& g, const ir::Node& n, Fn& f, float& alpha, 
 
 std::vector<Layer> run_passes(ir::Graph& g) {
   std::set<std::string> graph_outputs(g.outputs.begin(), g.outputs.end());
+
+  // 0. Quantize/DequantizeLinear of constants (QDQ weights): fold to constants.
+  for (size_t i = 0; i < g.nodes.size();) {
+    ir::Node& n = g.nodes[i];
+    bool all_const = n.op_type == "DequantizeLinear" || n.op_type == "QuantizeLinear";
+    for (auto& in : n.inputs) all_const = all_const && (in.empty() || g.is_constant(in));
+    if (all_const && n.outputs.size() == 1 && !graph_outputs.count(n.outputs[0])) {
+      std::vector<const Tensor*> args;
+      for (auto& in : n.inputs) args.push_back(in.empty() ? nullptr : &*g.value(in).constant);
+      auto outs = ref::run_node(n, args);
+      g.value(n.outputs[0]).constant = outs.at(0);
+      g.nodes.erase(g.nodes.begin() + i);
+      continue;
+    }
+    ++i;
+  }
 
   // 1. Identity and identity-permutation Transpose: rewire readers to the input.
   for (size_t i = 0; i < g.nodes.size();) {
@@ -204,6 +223,12 @@ std::vector<Layer> run_passes(ir::Graph& g) {
     return long(it->second[0]);
   };
 
+  auto per_tensor_qdq = [&](const ir::Node& n) {
+    float qs;
+    int32_t qz;
+    DType qt;
+    return qdq_node_params(g, n, qs, qz, qt);
+  };
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (taken[i]) continue;
     taken[i] = true;
@@ -301,6 +326,9 @@ std::vector<Layer> run_passes(ir::Graph& g) {
                (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
                 (op == "Dropout" && n.inputs.size() == 1))) {
       L.kind = Kind::Alias;
+    } else if (dom && n.outputs.size() == 1 && per_tensor_qdq(n) &&
+               (op == "QuantizeLinear" ? is_float(g, n.inputs[0]) : is_float(g, n.outputs[0]))) {
+      L.kind = Kind::QuantDequant;
     } else if (float_io && op == "Transpose") {
       L.kind = Kind::Transpose;
     } else if (float_io && op == "Concat") {

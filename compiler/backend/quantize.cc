@@ -102,6 +102,43 @@ std::map<std::string, Range> calibrate(const ir::Graph& g, const std::string& di
   return ranges;
 }
 
+bool qdq_node_params(const ir::Graph& g, const ir::Node& n, float& scale, int32_t& zp, DType& qtype) {
+  if (n.op_type != "QuantizeLinear" && n.op_type != "DequantizeLinear") return false;
+  if (n.inputs.size() < 2 || !g.is_constant(n.inputs[1]) || g.value(n.inputs[1]).constant->numel() != 1) return false;
+  scale = float(g.value(n.inputs[1]).constant->get(0));
+  zp = 0;
+  qtype = n.op_type == "QuantizeLinear" ? DType::U8 : g.value(n.inputs[0]).dtype;
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    if (!g.is_constant(n.inputs[2]) || g.value(n.inputs[2]).constant->numel() != 1) return false;
+    zp = int32_t(g.value(n.inputs[2]).constant->get(0));
+    qtype = g.value(n.inputs[2]).dtype;
+  }
+  if (n.op_type == "QuantizeLinear" && !n.outputs.empty()) qtype = g.value(n.outputs[0]).dtype;
+  return scale > 0 && (qtype == DType::U8 || qtype == DType::I8);
+}
+
+std::map<std::string, QParams> qdq_params(const ir::Graph& g) {
+  std::map<std::string, QParams> f;
+  for (auto& n : g.nodes) {
+    float s;
+    int32_t zp;
+    DType t;
+    if (!qdq_node_params(g, n, s, zp, t)) continue;
+    QParams q{s, t == DType::U8 ? zp - 128 : zp};
+    const std::string& v = n.op_type == "DequantizeLinear" ? n.outputs[0] : n.inputs[0];
+    if (g.value(v).dtype == DType::F32 && !g.is_constant(v)) f.emplace(v, q);
+  }
+  return f;
+}
+
+QParams value_qparams(const std::string& v, const std::map<std::string, Range>& ranges,
+                      const std::map<std::string, QParams>& forced) {
+  auto f = forced.find(v);
+  if (f != forced.end()) return f->second;
+  auto it = ranges.find(v);
+  return activation_qparams(it == ranges.end() ? Range{-1, 1} : it->second);
+}
+
 QParams activation_qparams(Range r) {
   double lo = std::min(0.0, double(r.lo)), hi = std::max(0.0, double(r.hi));
   if (!std::isfinite(lo) || !std::isfinite(hi)) lo = -1, hi = 1;

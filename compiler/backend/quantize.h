@@ -42,6 +42,16 @@ QuantWeights quantize_weights(const Tensor& w, bool per_column);
 // int32 bias for accumulator scale x_scale * w_scale.
 int32_t quantize_bias(double bias, float x_scale, float w_scale);
 
+// Pre-quantized (QDQ) models: the per-tensor (scale, zero point) their QuantizeLinear /
+// DequantizeLinear pairs fix for float values (a DequantizeLinear output, a QuantizeLinear
+// input), mapped to int8 (u8 zero points shift by 128). These win over calibration.
+std::map<std::string, QParams> qdq_params(const ir::Graph& g);
+// The int8 parameters of float value v: forced QDQ ones, else from its calibrated range.
+QParams value_qparams(const std::string& v, const std::map<std::string, Range>& ranges,
+                      const std::map<std::string, QParams>& forced);
+// Per-tensor constant scale / zero point of a QuantizeLinear / DequantizeLinear node.
+bool qdq_node_params(const ir::Graph& g, const ir::Node& n, float& scale, int32_t& zp, DType& qtype);
+
 // real ~= M * 2^-S with M in [2^30, 2^31), S in [1, 62].
 void quantize_multiplier(double real, int32_t& M, int32_t& S);
 
