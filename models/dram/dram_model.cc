@@ -46,6 +46,10 @@ DramConfig prepared(const DramConfig& in) {
   for (const auto& [name, v] : pow2)
     if (!is_pow2(v))
       fail(ErrorKind::Config, "dram.{}: must be a positive power of two, got {}", name, v);
+  if (cfg.ranks > 16 || cfg.bank_groups * cfg.banks_per_group > 256 || cfg.channels > 1024)
+    fail(ErrorKind::Config, "dram: {} channels x {} ranks x {} bank groups x {} banks is beyond the model's "
+         "limits (1024 channels, 16 ranks, 256 banks per rank)", cfg.channels, cfg.ranks, cfg.bank_groups,
+         cfg.banks_per_group);
   if (cfg.page_policy != "open" && cfg.page_policy != "closed")
     fail(ErrorKind::Config, "dram.page_policy: '{}' (expected open or closed)", cfg.page_policy);
   if (cfg.scheduler != "FRFCFS" && cfg.scheduler != "FCFS")
@@ -259,8 +263,8 @@ void DramModel::catch_up_refresh(Channel& ch, int rank, Cycle t) {
 
 DramModel::Cycle DramModel::earliest_act(Channel& ch, const Burst& b, Cycle t) const {
   const DramTiming& T = cfg_.timing;
-  const Rank& r = ch.ranks[b.at.rank];
-  const BankGroup& g = ch.groups[b.at.rank * cfg_.bank_groups + b.at.bank_group];
+  const Rank& r = ch.ranks[b.rank];
+  const BankGroup& g = ch.groups[b.group_index];
   t = std::max(t, r.last_act + T.tRRD_S);
   t = std::max(t, g.last_act + T.tRRD_L);
   t = std::max(t, r.faw[r.faw_next] + T.tFAW);  // oldest of the last four ACTs
@@ -310,7 +314,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
     size_t added = 0;
     while (queue.size() < size_t(kQueueDepth) && next < bursts.size() && bursts[next].arrive <= now) {
       const Burst& nb = bursts[next];
-      queue.push_back({std::max(nb.arrive, now), 0, uint32_t(nb.at.row), uint32_t(next),
+      queue.push_back({std::max(nb.arrive, now), 0, nb.row, uint32_t(next),
                        uint16_t(nb.bank_index), uint16_t(nb.group_index), uint8_t(nb.is_write), 0, 0});
       ++next;
       ++added;
@@ -370,7 +374,7 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
     const Slot chosen = queue[pick];
     queue.erase(queue.begin() + long(pick));
     const Burst& b = bursts[chosen.burst];
-    const DramCoord& c = b.at;
+    const Burst& c = b;
     Bank& bk = ch.banks[b.bank_index];
     BankGroup& g = ch.groups[b.group_index];
     Rank& r = ch.ranks[c.rank];
@@ -495,14 +499,16 @@ void DramModel::serve(std::vector<Request>& batch) {
     const uint64_t first = req.addr & ~uint64_t(burst_bytes_ - 1);
     const uint64_t end = req.addr + std::max<uint32_t>(req.bytes, 1);
     for (uint64_t a = first; a < end; a += burst_bytes_) {
+      const DramCoord at = mapping_.decode(a);
       Burst b;
-      b.at = mapping_.decode(a);
-      b.is_write = req.is_write;
       b.arrive = arrive;
       b.request = uint32_t(i);
-      b.group_index = uint32_t(b.at.rank * cfg_.bank_groups + b.at.bank_group);
-      b.bank_index = b.group_index * uint32_t(cfg_.banks_per_group) + uint32_t(b.at.bank);
-      per_channel[b.at.channel].push_back(b);
+      b.row = uint32_t(at.row);
+      b.rank = uint8_t(at.rank);
+      b.is_write = req.is_write;
+      b.group_index = uint16_t(at.rank * cfg_.bank_groups + at.bank_group);
+      b.bank_index = uint16_t(b.group_index * cfg_.banks_per_group + at.bank);
+      per_channel[at.channel].push_back(b);
     }
   }
   for (size_t c = 0; c < channels_.size(); ++c)

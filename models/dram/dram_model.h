@@ -93,13 +93,13 @@ class DramModel {
   using Cycle = int64_t;
   static constexpr Cycle kNever = INT64_MIN / 4;
 
-  struct Burst {
-    DramCoord at;
-    bool is_write = false;
+  struct Burst {  // one burst of a request, 24 bytes (a run holds millions)
     Cycle arrive = 0;
     uint32_t request = 0;  // index into the batch
-    uint32_t bank_index = 0, group_index = 0;  // within the channel
-    uint32_t bypassed = 0; // times a younger request went first (starvation cap)
+    uint32_t row = 0;
+    uint16_t bank_index = 0, group_index = 0;  // within the channel
+    uint8_t rank = 0, is_write = 0;
+    uint16_t bypassed = 0; // times a younger burst went first (starvation cap)
   };
   struct Slot {  // a queued burst, 32 bytes, with what selection needs kept close together
     Cycle enq;
