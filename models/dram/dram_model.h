@@ -20,6 +20,10 @@ std::vector<std::string> speed_grades(const std::string& standard);
 int transfers_per_clock(const std::string& standard);
 // True when row and column commands have separate pins (HBM), so they do not compete.
 bool split_command_bus(const std::string& standard);
+// A DramConfig with the standard's typical device organisation (banks, bus width, page size,
+// capacity per channel) and the grade's timing; mapping RoBaRaCoCh. `channels` must be a
+// power of two.
+DramConfig typical_config(const std::string& standard, const std::string& grade, int channels = 1);
 
 struct Request {
   uint64_t addr = 0;

@@ -47,12 +47,25 @@ struct StandardTraits {
   const char* standard;
   int transfers_per_clock;     // data beats per tCK on each pin
   bool split_command_bus;      // separate row and column command pins (HBM)
+  // Typical device organisation, one channel: ranks, bank groups, banks per group, bus width
+  // (bits), row (page) bytes, capacity per channel.
+  int ranks, bank_groups, banks_per_group, bus_width_bits;
+  uint64_t row_bytes, channel_bytes;
 };
 
+// clang-format off
 const StandardTraits kTraits[] = {
-    {"DDR3", 2, false},  {"DDR4", 2, false},  {"LPDDR4", 2, false}, {"LPDDR5", 8, false},
-    {"HBM2", 2, true},   {"HBM2e", 2, true},  {"GDDR5", 4, false},  {"GDDR6", 8, false},
+  // standard  beats/tCK split  ranks BG banks  bus   row    capacity per channel
+  {"DDR3",     2,  false,  1,  1,  8,   64,  8192,  8ull << 30},   // x8 DIMM rank
+  {"DDR4",     2,  false,  1,  4,  4,   64,  8192,  8ull << 30},   // x8 DIMM rank
+  {"LPDDR4",   2,  false,  1,  1,  8,   16,  2048,  1ull << 30},   // one x16 channel
+  {"LPDDR5",   8,  false,  1,  4,  4,   16,  2048,  2ull << 30},   // one x16 channel, BG mode
+  {"HBM2",     2,  true,   1,  4,  4,  128,  1024,  1ull << 30},   // legacy 128-bit channel
+  {"HBM2e",    2,  true,   1,  4,  4,  128,  1024,  2ull << 30},
+  {"GDDR5",    4,  false,  1,  4,  4,   32,  2048,  1ull << 30},   // one x32 device
+  {"GDDR6",    8,  false,  1,  4,  4,   16,  2048,  1ull << 30},   // one x16 channel
 };
+// clang-format on
 
 const StandardTraits& traits_of(const std::string& standard) {
   for (const auto& t : kTraits)
@@ -92,5 +105,22 @@ DramTiming find_speed_grade(const std::string& standard, const std::string& grad
 int transfers_per_clock(const std::string& standard) { return traits_of(standard).transfers_per_clock; }
 
 bool split_command_bus(const std::string& standard) { return traits_of(standard).split_command_bus; }
+
+DramConfig typical_config(const std::string& standard, const std::string& grade, int channels) {
+  const StandardTraits& t = traits_of(standard);
+  DramConfig c;
+  c.standard = standard;
+  c.speed_grade = grade;
+  c.timing = find_speed_grade(standard, grade);
+  c.channels = channels;
+  c.ranks = t.ranks;
+  c.bank_groups = t.bank_groups;
+  c.banks_per_group = t.banks_per_group;
+  c.bus_width_bits = t.bus_width_bits;
+  c.row_bytes = t.row_bytes;
+  c.capacity_bytes = t.channel_bytes * uint64_t(channels);
+  c.address_mapping = "RoBaRaCoCh";
+  return c;
+}
 
 }  // namespace cardsim::dram

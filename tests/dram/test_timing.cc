@@ -212,3 +212,29 @@ TEST(DramModelTiming, BadConfigurationsAreErrors) {
   c.page_policy = "sometimes";
   EXPECT_THROW(DramModel{c}, Error);
 }
+
+TEST(DramSpeedGrades, EveryGradeStreamsBelowPeakAndAboveHalf) {
+  // Every table row must give a working model; a row-hit stream spread over bank groups
+  // reaches most of the peak but never exceeds it.
+  for (const auto& standard : standards()) {
+    for (const auto& grade : speed_grades(standard)) {
+      DramConfig c = typical_config(standard, grade, 2);
+      c.address_mapping = c.bank_groups > 1 ? "RoRaBaCoBgCh" : "RoRaCoBaCh";
+      DramModel m(c);
+      const double idle = m.idle_latency_ns();
+      EXPECT_GT(idle, 10.0) << grade;
+      EXPECT_LT(idle, 60.0) << grade;
+      std::vector<Request> reqs(20000);
+      for (size_t i = 0; i < reqs.size(); ++i) {
+        reqs[i].addr = i * m.burst_bytes();
+        reqs[i].bytes = m.burst_bytes();
+      }
+      m.serve(reqs);
+      double end = 0;
+      for (const auto& r : reqs) end = std::max(end, r.done_ns);
+      const double gbps = double(reqs.size() * m.burst_bytes()) / end;
+      EXPECT_LE(gbps, m.peak_bandwidth_gbps() * 1.0000001) << grade;
+      EXPECT_GT(gbps, 0.5 * m.peak_bandwidth_gbps()) << grade;
+    }
+  }
+}
