@@ -2,7 +2,11 @@
 // modes. Every simulation runs in a fork()ed child (SystemC elaborates once per process).
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 
 #include "core/error.h"
 #include "models/card/card.h"
@@ -257,4 +261,89 @@ TEST(CardApi, BadInputsThrowBeforeSimulating) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Capacity);
   }
+}
+
+namespace {
+
+// Runs f in a fork()ed child (SystemC elaborates once per process); returns what f wrote.
+template <typename F>
+std::string in_child(F f) {
+  int fds[2];
+  if (pipe(fds) != 0) return "pipe failed";
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    std::string out;
+    try {
+      out = f();
+    } catch (const std::exception& e) {
+      out = std::string("exception: ") + e.what();
+    }
+    if (write(fds[1], out.data(), out.size()) < 0) _exit(1);
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  close(fds[0]);
+  waitpid(pid, nullptr, 0);
+  return out;
+}
+
+struct CountingObserver : card::Observer {
+  int instructions = 0, dram = 0, pcie = 0, layers = 0, inferences = 0;
+  double last_end = 0;
+  bool ordered = true;
+  void instruction(int queue, isa::Opcode op, uint32_t layer, double start_ns, double end_ns, uint64_t bytes) override {
+    ++instructions;
+    if (end_ns < start_ns) ordered = false;
+    last_end = std::max(last_end, end_ns);
+  }
+  void dram_request(uint64_t, bool, double arrive, double done, int) override {
+    ++dram;
+    if (done < arrive) ordered = false;
+  }
+  void pcie_transfer(int, uint64_t, double s, double e, const char*) override {
+    ++pcie;
+    if (e < s) ordered = false;
+  }
+  void layer_span(uint32_t, const std::string&, double s, double e) override { ++layers; }
+  void inference(int, double s, double e) override { ++inferences; }
+};
+
+}  // namespace
+
+TEST(CardObserver, ReceivesSpansRequestsTransfersAndLayers) {
+  auto p = relu_program(1024);
+  Tensor x = Tensor::from_floats({1024}, std::vector<float>(1024, -1.0f));
+  std::string out = in_child([&] {
+    CountingObserver obs;
+    RunOptions o;
+    o.observer = &obs;
+    auto r = card::run_program(p, test_config(), {x}, o);
+    // A second elaboration in the same process is refused, not crashed.
+    std::string second = "none";
+    try {
+      card::run_program(p, test_config(), {x}, o);
+    } catch (const Error& e) {
+      second = e.kind() == ErrorKind::Usage ? "usage" : "other";
+    }
+    return fmt::format("{} {} {} {} {} {} {} {}", int(r.complete), obs.instructions, obs.dram, obs.pcie, obs.layers,
+                       obs.inferences, int(obs.ordered), second);
+  });
+  int complete, instr, dram, pcie, layers, inf, ordered;
+  char second[16] = {};
+  ASSERT_EQ(std::sscanf(out.c_str(), "%d %d %d %d %d %d %d %15s", &complete, &instr, &dram, &pcie, &layers, &inf,
+                        &ordered, second), 8) << out;
+  EXPECT_EQ(complete, 1);
+  EXPECT_EQ(instr, 3 + 4);         // copy, relu, copy + one `end` per queue
+  EXPECT_EQ(dram, 2 * 4096 / 64);  // read the input, write the output: 64 B requests
+  EXPECT_EQ(pcie, 3);              // model load, input, output
+  EXPECT_EQ(layers, 2);
+  EXPECT_EQ(inf, 1);
+  EXPECT_EQ(ordered, 1);
+  EXPECT_STREQ(second, "usage");
 }

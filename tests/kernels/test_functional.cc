@@ -1,6 +1,8 @@
 // run_functional: whole programs with semaphores, barriers, deadlock and region faults.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "kernel_test_util.h"
 #include "models/kernels/functional_run.h"
@@ -128,3 +130,40 @@ TEST(RunFunctional, InputsQuantizedToTheBinding) {
   EXPECT_EQ(got, (std::vector<int8_t>{3, -1, 127}));  // round(v/0.5) + 1, half to even, saturated
   EXPECT_THROW(kernels::run_functional(p, {Tensor::from_floats({2}, {1, 2})}), Error);
 }
+
+#ifdef CARDSIM_TEST_HOST_OPS
+#include "compiler/frontend/node_io.h"
+
+TEST(RunFunctional, HostCallRunsTheReferenceKernel) {
+  isa::Program p;
+  p.queues.resize(3);
+  isa::Instr call;
+  call.op = Opcode::HostCall;
+  call.id = 0;
+  p.queues[0] = {end_instr()};
+  p.queues[1] = {end_instr()};
+  p.queues[2] = {call, end_instr()};
+  ir::Node node;
+  node.name = "softmax0";
+  node.op_type = "Softmax";
+  node.inputs = {"x"};
+  node.outputs = {"y"};
+  isa::HostOp op;
+  op.op_type = "Softmax";
+  op.node = serialize_node(node);
+  op.inputs.push_back({DType::F32, {1, 3}, 0});
+  op.outputs.push_back({DType::F32, {1, 3}, 64});
+  p.host_ops.push_back(op);
+  p.inputs.push_back({"x", DType::F32, {1, 3}, 0, 0.0f, 0});
+  p.outputs.push_back({"y", DType::F32, {1, 3}, 64, 0.0f, 0});
+  p.dram_bytes = 128;
+  auto out = kernels::run_functional(p, {Tensor::from_floats({1, 3}, {0.0f, 1.0f, 2.0f})});
+  const double e0 = 1, e1 = std::exp(1.0), e2 = std::exp(2.0), z = e0 + e1 + e2;
+  EXPECT_NEAR(out[0].ptr<float>()[0], e0 / z, 1e-6);
+  EXPECT_NEAR(out[0].ptr<float>()[1], e1 / z, 1e-6);
+  EXPECT_NEAR(out[0].ptr<float>()[2], e2 / z, 1e-6);
+  // An id past the table is a fault naming it.
+  p.queues[2][0].id = 3;
+  EXPECT_THROW(kernels::run_functional(p, {Tensor::from_floats({1, 3}, {0.0f, 1.0f, 2.0f})}), Error);
+}
+#endif
