@@ -23,6 +23,9 @@ class Observer {
   virtual void layer_span(uint32_t layer, const std::string& name, double start_ns, double end_ns) {}
   // One inference: input write start to outputs read back.
   virtual void inference(int index, double start_ns, double end_ns) {}
+  // A semaphore dependency between queues: `to_queue` took a token `from_queue` signalled
+  // at signal_ns and went on at wake_ns (>= signal_ns). For flow arrows in traces.
+  virtual void dependency(int from_queue, int to_queue, double signal_ns, double wake_ns) {}
 };
 
 }  // namespace cardsim::card
