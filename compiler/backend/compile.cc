@@ -149,6 +149,53 @@ class Compiler {
     dram_top_ = align_up(dram_top_ + std::max<uint64_t>(bytes, 1));
     return a;
   }
+  // Activation buffers with liveness-based reuse: first fit in the free list, else bump.
+  // A buffer is freed after the last layer reading it (layers end with a barrier).
+  std::map<std::string, int> last_use_;                  // value -> last reading layer
+  std::map<uint64_t, std::pair<uint64_t, int>> live_;    // addr -> (bytes, last layer)
+  std::vector<std::pair<uint64_t, uint64_t>> free_;      // (addr, bytes), sorted by addr
+  int cur_layer_ = -1;
+  int last_use(const std::string& v) const {
+    auto it = last_use_.find(v);
+    return it == last_use_.end() ? cur_layer_ : it->second;
+  }
+  uint64_t act_alloc(uint64_t bytes, int until) {
+    bytes = align_up(std::max<uint64_t>(bytes, 1));
+    uint64_t a = 0;
+    bool found = false;
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].second >= bytes) {
+        a = free_[i].first;
+        free_[i].first += bytes, free_[i].second -= bytes;
+        if (free_[i].second == 0) free_.erase(free_.begin() + long(i));
+        found = true;
+        break;
+      }
+    if (!found) a = dram_alloc(bytes);
+    live_[a] = {bytes, until};
+    return a;
+  }
+  void extend_life(uint64_t addr, int until) {
+    auto it = live_.find(addr);
+    if (it != live_.end()) it->second.second = std::max(it->second.second, until);
+  }
+  void free_dead(int layer) {
+    for (auto it = live_.begin(); it != live_.end();) {
+      if (it->second.second <= layer) {
+        free_.push_back({it->first, it->second.first});
+        it = live_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::sort(free_.begin(), free_.end());
+    std::vector<std::pair<uint64_t, uint64_t>> merged;  // coalesce neighbours
+    for (auto& f : free_) {
+      if (!merged.empty() && merged.back().first + merged.back().second == f.first) merged.back().second += f.second;
+      else merged.push_back(f);
+    }
+    free_ = std::move(merged);
+  }
   uint64_t add_constant_bytes(const std::string& key, const void* data, size_t n) {
     auto it = const_addr_.find(key);
     if (it != const_addr_.end()) return it->second;
@@ -267,7 +314,7 @@ Storage Compiler::make_storage(const std::string& v) {
   }
   auto b = binding_.find(v);
   if (b != binding_.end() && b->second.dtype == s.dtype && s.scale == 0) return b->second;  // write outputs in place
-  s.addr = dram_alloc(s.bytes());
+  s.addr = act_alloc(s.bytes(), last_use(v));
   return s;
 }
 
@@ -1247,7 +1294,7 @@ void Compiler::lower_host(const Layer& L, LayerStats& ls) {
     if (s.dtype != v.dtype) {
       Storage tmp;
       tmp.dtype = v.dtype, tmp.shape = s.shape;
-      tmp.addr = dram_alloc(tmp.bytes());
+      tmp.addr = act_alloc(tmp.bytes(), cur_layer_);
       copy_flat(tmp, s);
       s = tmp;
     }
@@ -1265,7 +1312,7 @@ void Compiler::lower_host(const Layer& L, LayerStats& ls) {
     if (s.dtype != v.dtype) {
       Storage tmp;
       tmp.dtype = v.dtype, tmp.shape = s.shape;
-      tmp.addr = dram_alloc(tmp.bytes());
+      tmp.addr = act_alloc(tmp.bytes(), cur_layer_);
       after.push_back({s, tmp});
       s = tmp;
     }
@@ -1302,6 +1349,7 @@ void Compiler::lower(const Layer& L) {
     Storage y = X;
     y.shape = g_.value(n.outputs[0]).shape;
     store_[n.outputs[0]] = y;
+    extend_life(y.addr, last_use(n.outputs[0]));
     ls.tiling = "alias of the input buffer (no data moved)";
     P_.layers.push_back(info);
     if (want_explain_) explain_ += fmt::format("[{}] {} {}: {}\n", P_.layers.size() - 1, info.name, info.op, ls.tiling);
@@ -1385,6 +1433,19 @@ isa::Program Compiler::run(std::string* explain) {
   }
   plan_storage();
   uint64_t act_start = dram_top_;
+  {
+    std::map<std::string, const ir::Node*> by_name;
+    for (auto& m : g_.nodes) by_name[m.name] = &m;
+    for (size_t li = 0; li < layers_.size(); ++li) {
+      auto note = [&](const ir::Node& m) {
+        for (auto& in : m.inputs)
+          if (!in.empty()) last_use_[in] = int(li);
+      };
+      note(layers_[li].node);
+      for (auto& f : layers_[li].fused) note(*by_name.at(f));
+    }
+    for (auto& o : g_.outputs) last_use_[o] = INT32_MAX;
+  }
   // Network inputs: converted to the activation encoding by a first DMA copy when needed.
   for (auto& name : g_.inputs) {
     const Storage& b = binding_[name];
@@ -1399,7 +1460,12 @@ isa::Program Compiler::run(std::string* explain) {
     em_.barrier_all();
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
   }
-  for (auto& L : layers_) lower(L);
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    cur_layer_ = int(li);
+    lower(layers_[li]);
+    free_dead(int(li));
+  }
+  cur_layer_ = INT32_MAX;
   for (auto& name : g_.outputs) {
     const Storage& b = binding_[name];
     const Storage& s = st(name);

@@ -373,3 +373,55 @@ TEST(CompilerNumerics, Int8BitExactAgainstIntegerReference) {
     }
   }
 }
+
+TEST(CompilerStructure, DramBuffersAreReusedAfterTheirLastReader) {
+  GraphBuilder b;
+  std::string v = b.input("x", {1, 64, 32, 32});
+  // Adds are separate layers (only activations fuse), each reading the previous result.
+  for (int k = 0; k < 6; ++k) v = b.node(k % 2 ? "Add" : "Mul", {v, "x"}, {1, 64, 32, 32});
+  b.output(v);
+  backend::CompileOptions o;
+  o.precision = "fp32";
+  isa::Program p = backend::compile(b.g, preset("default"), o);
+  uint64_t act = 0;
+  for (auto& r : p.regions)
+    if (r.name == "activations") act = r.size;
+  // 5 intermediates of 256 KiB, at most two alive at once (reader + writer).
+  EXPECT_LE(act, 2u * 64 * 32 * 32 * 4);
+  EXPECT_GT(act, 0u);
+  auto in = inputs_for(b.g, 1);
+  expect_close(kernels::run_functional(p, in)[0], reference(b.g, in)[0], 1e-5, 1e-6, "add/mul chain");
+}
+
+TEST(CompilerNumerics, QdqModelKeepsItsScales) {
+  // x -> Q/DQ (scale 1/64, zp 3) -> Conv with DQ'd int8 weights -> Q/DQ (scale 1/32, u8 zp 128)
+  GraphBuilder b;
+  auto x = b.input("x", {1, 2, 5, 5});
+  auto sx = b.constant("sx", Tensor::from_floats({}, {1.f / 64})), sy = b.constant("sy", Tensor::from_floats({}, {1.f / 32}));
+  Tensor zx(DType::I8, {}), zy(DType::U8, {}), zw(DType::I8, {}), wq(DType::I8, {3, 2, 3, 3});
+  zx.set(0, 3), zy.set(0, 128);
+  for (int64_t k = 0; k < wq.numel(); ++k) wq.set(size_t(k), double((k * 37) % 255) - 127);
+  auto q = b.node("QuantizeLinear", {x, sx, b.constant("zx", zx)}, {1, 2, 5, 5}, {}, DType::I8);
+  auto dq = b.node("DequantizeLinear", {q, sx, "zx"}, {1, 2, 5, 5});
+  auto w = b.node("DequantizeLinear", {b.constant("wq", wq), b.constant("sw", Tensor::from_floats({}, {0.01f})), b.constant("zw", zw)}, {3, 2, 3, 3});
+  auto c = b.node("Conv", {dq, w}, {1, 3, 5, 5}, {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}});
+  auto q2 = b.node("QuantizeLinear", {c, sy, b.constant("zy", zy)}, {1, 3, 5, 5}, {}, DType::U8);
+  auto y = b.node("DequantizeLinear", {q2, sy, "zy"}, {1, 3, 5, 5});
+  b.output(y);
+  for (std::string prec : {"fp32", "int8"}) {
+    backend::CompileOptions o;
+    o.precision = prec;
+    isa::Program p = backend::compile(b.g, preset("default"), o);
+    for (auto& l : p.layers) EXPECT_EQ(l.placement, "card") << l.name << " " << l.op;
+    auto in = inputs_for(b.g, 4);
+    auto got = kernels::run_functional(p, in);
+    auto want = reference(b.g, in);
+    // fp32: fake quantization is exact up to rounding ties; int8: the requant rounds once
+    // more, so at most one output step (1/32) apart.
+    expect_close(got[0], want[0], 0, prec == "fp32" ? 1e-6 : 1.0 / 32 + 1e-6, prec);
+    if (prec == "int8") {
+      auto iref = backend::int8_reference(b.g, o, in);
+      EXPECT_EQ(got[0].data, iref[0].data);
+    }
+  }
+}
