@@ -310,11 +310,21 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
   size_t next = 0;
   Cycle now = ch.now;
   // Moves arrived bursts into free window slots; returns how many.
+  // The window persists across calls: the k-th burst admitted in this call takes the slot
+  // that the k-th oldest of the last kQueueDepth scheduled bursts freed at its RD/WR (or a
+  // never-used slot); later ones take the slot of the burst just scheduled (at `now`).
+  Cycle prev_free[kQueueDepth];
+  const int prev_n = ch.recent_n;
+  for (int k = 0; k < prev_n; ++k) prev_free[k] = ch.recent_cas[(ch.recent_head + k) % kQueueDepth];
+  size_t admitted = 0;
   auto fill = [&]() {
     size_t added = 0;
     while (queue.size() < size_t(kQueueDepth) && next < bursts.size() && bursts[next].arrive <= now) {
       const Burst& nb = bursts[next];
-      queue.push_back({std::max(nb.arrive, now), 0, nb.row, uint32_t(next),
+      const Cycle slot_free = admitted < size_t(prev_n) ? prev_free[admitted]
+                              : admitted < size_t(kQueueDepth) ? 0 : now;
+      ++admitted;
+      queue.push_back({std::max(nb.arrive, slot_free), 0, nb.row, uint32_t(next),
                        uint16_t(nb.bank_index), uint16_t(nb.group_index), uint8_t(nb.is_write), 0, 0});
       ++next;
       ++added;
@@ -475,6 +485,12 @@ void DramModel::serve_channel(Channel& ch, std::vector<Burst>& bursts, std::vect
 
     req.done_ns = std::max(req.done_ns, double(data_end) * tck + cfg_.controller_latency_ns);
     now = std::max(now, cas);
+    if (ch.recent_n < kQueueDepth) {
+      ch.recent_cas[(ch.recent_head + ch.recent_n++) % kQueueDepth] = cas;
+    } else {
+      ch.recent_cas[ch.recent_head] = cas;
+      ch.recent_head = (ch.recent_head + 1) % kQueueDepth;
+    }
     const size_t added = fill();
     if (ch.stats.refreshes != refreshes_before || added > 1)
       update_slots(true, 0, 0);

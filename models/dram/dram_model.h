@@ -141,6 +141,8 @@ class DramModel {
     Cycle bus_free = 0, last_rd_cas = kNever, now = 0;
     int last_data_rank = -1;
     std::vector<Slot> queue;          // the FR-FCFS window (scratch, empty between calls)
+    std::array<Cycle, kQueueDepth> recent_cas{};  // RD/WR times of the last bursts, oldest at head
+    int recent_head = 0, recent_n = 0;
     std::vector<uint32_t> bank_mark;  // selection scratch: bank has a queued row hit
     uint32_t mark_stamp = 0;
     std::vector<Cycle> act_bound, cas_bound;  // selection scratch per bank group

@@ -238,3 +238,26 @@ TEST(DramSpeedGrades, EveryGradeStreamsBelowPeakAndAboveHalf) {
     }
   }
 }
+
+TEST(DramModelTiming, WindowPersistsAcrossCalls) {
+  // A stream served one request per call keeps the controller's lookahead: the same finish
+  // time as one big batch (the window admits a burst as soon as the burst 32 places ahead
+  // issued), not one full access latency per request.
+  DramConfig c = one_rank();
+  c.refresh = true;
+  std::vector<Request> all(20000);
+  for (size_t i = 0; i < all.size(); ++i) all[i].addr = i * 64;
+  std::vector<Request> one_by_one = all;
+  DramModel a(c), b(c);
+  a.serve(all);
+  double end_one = 0;
+  for (auto& r : one_by_one) {
+    std::vector<Request> single{r};
+    b.serve(single);
+    end_one = std::max(end_one, single[0].done_ns);
+  }
+  double end_all = 0;
+  for (auto& r : all) end_all = std::max(end_all, r.done_ns);
+  EXPECT_NEAR(end_one, end_all, 0.01 * end_all);
+  EXPECT_LT(end_all, 20000 * 30.0 / 4);  // far below serialised full-latency accesses
+}
