@@ -68,6 +68,10 @@ int main() {
     std::snprintf(name, sizeof name, "Gen%d 64 MiB DMA reads, measured", gen);
     row(name, rd[i], measured_read(x16(gen, 256), total));
   }
+  // Gen1/2 use 8b/10b: raw x16 is 2.5 or 5 GT/s x 16 lanes x 8/10 / 8 bits.
+  row("Gen1 raw (2.5 GT/s, 8b/10b)", 4.0, PcieLink(x16(1, 256)).raw_bandwidth_gbps());
+  row("Gen2 raw (5 GT/s, 8b/10b)", 8.0, PcieLink(x16(2, 256)).raw_bandwidth_gbps());
+  std::printf("%-44s %9s %9.2f\n", "Gen2 writes, 256 B max payload", "", PcieLink(x16(2, 256)).write_bandwidth_gbps());
   std::printf("\n%-44s %9s %9s\n", "unloaded latency (ns), Gen4 x16", "reference", "cardsim");
   PcieLink a(x16(4, 256));
   std::printf("%-44s %9s %9.1f\n", "64 B host write (link adds 300-400 ns)", "300-400", a.host_write(64, 0));

@@ -510,6 +510,9 @@ void DramModel::serve(std::vector<Request>& batch) {
     if (req.arrive_ns < 0 || !std::isfinite(req.arrive_ns))
       fail(ErrorKind::Internal, "dram: request {} at address 0x{:x} has arrival time {} ns", i, req.addr,
            req.arrive_ns);
+    if (req.bytes > (1u << 30))
+      fail(ErrorKind::Internal, "dram: request {} at address 0x{:x} is {} bytes (at most 1 GiB per request)", i,
+           req.addr, req.bytes);
     req.done_ns = 0;
     const Cycle arrive = Cycle(std::ceil(req.arrive_ns / tck - 1e-9));
     const uint64_t first = req.addr & ~uint64_t(burst_bytes_ - 1);

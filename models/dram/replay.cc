@@ -62,6 +62,8 @@ TraceFormat parse_trace_format(const std::string& name) {
 
 std::vector<Request> parse_trace(std::istream& in, const std::string& origin, TraceFormat format,
                                  double tCK_ns, uint32_t bytes) {
+  if (bytes == 0 || bytes > (1u << 20))
+    fail(ErrorKind::Usage, "{}: request size {} bytes (expected 1 to 1048576)", origin, bytes);
   std::vector<Request> out;
   std::string line;
   uint64_t line_no = 0;

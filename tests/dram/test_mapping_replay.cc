@@ -146,3 +146,15 @@ TEST(DramTrace, GeneratedTraceRoundTripsAndReplays) {
   EXPECT_NE(s.find("bandwidth"), std::string::npos);
   EXPECT_NE(s.find("p99"), std::string::npos);
 }
+
+TEST(DramTrace, RequestSizeIsValidated) {
+  std::istringstream in("LD 0x0\n");
+  EXPECT_THROW(parse_trace(in, "s.trace", TraceFormat::Auto, 1.0, 0), Error);
+  DramModel m(ddr4_2rank("RoRaBaCoBgCh"));
+  std::vector<Request> huge(1);
+  huge[0].bytes = 0xffffffffu;
+  EXPECT_THROW(m.serve(huge), Error);
+  std::vector<Request> bad_time(1);
+  bad_time[0].arrive_ns = -1;
+  EXPECT_THROW(m.serve(bad_time), Error);
+}
