@@ -258,6 +258,7 @@ class Compiler {
   bool lower_slice(const Layer& L, LayerStats& ls);
   bool lower_pad(const Layer& L, LayerStats& ls);
   bool lower_qdq(const Layer& L, LayerStats& ls);
+  bool lower_gather_split(const Layer& L, LayerStats& ls);
   void lower_host(const Layer& L, LayerStats& ls);
   void emit_post_ops(std::vector<Instr>& vpu, const Layer& L, uint64_t addr, DType t, Dims n, std::string first_value);
   // Quantization parameters `v` would get (int8), in the dtype of `like`; no address.
@@ -1273,6 +1274,52 @@ bool Compiler::lower_qdq(const Layer& L, LayerStats& ls) {
   return true;
 }
 
+// Gather with constant indices: one strided copy per index. Split: one per output.
+bool Compiler::lower_gather_split(const Layer& L, LayerStats& ls) {
+  const ir::Node& n = L.node;
+  const Storage& X = st(n.inputs[0]);
+  int64_t r = int64_t(X.shape.size());
+  int64_t axis = n.attr_i("axis", 0);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return false;
+  int64_t outer = 1, inner = 1, dim = X.shape[size_t(axis)];
+  for (int64_t d = 0; d < axis; ++d) outer *= X.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < r; ++d) inner *= X.shape[size_t(d)];
+  if (inner >= (1 << 24) || outer >= (1 << 24)) return false;
+  std::vector<Instr> copies;
+  auto copy = [&](const Storage& Y, int64_t y_rows, int64_t y_off, int64_t x_off, int64_t rows) {
+    Operand d = dram_op(Y, y_off * inner), a = dram_op(X, x_off * inner);
+    d.s = {1, y_rows * inner, 0, 0}, a.s = {1, dim * inner, 0, 0};
+    if (rows * inner >= (1 << 24)) return false;
+    copies.push_back(dma_copy(d, a, {rows * inner, outer, 1, 1}));
+    return true;
+  };
+  if (L.kind == Kind::Gather) {
+    const Storage& Y = st(L.output);
+    auto idx = g_.value(n.inputs[1]).constant->to_int64s();
+    int64_t m = int64_t(idx.size());
+    for (int64_t j = 0; j < m; ++j) {
+      int64_t v = idx[size_t(j)] < 0 ? idx[size_t(j)] + dim : idx[size_t(j)];
+      if (v < 0 || v >= dim) fail(ErrorKind::Format, "node '{}' (Gather): index {} out of range for dimension {}", n.name, idx[size_t(j)], dim);
+      if (!copy(Y, m, j, v, 1)) return false;
+    }
+    ls.out_bytes = Y.bytes();
+  } else {
+    int64_t off = 0;
+    for (auto& o : n.outputs) {
+      const Storage& Y = st(o);
+      int64_t len = Y.shape[size_t(axis)];
+      if (len > 0 && !copy(Y, len, 0, off, len)) return false;
+      off += len;
+      ls.out_bytes += Y.bytes();
+    }
+  }
+  for (auto& c : copies) em_.emit(em_.load_queue(), c);
+  ls.in_bytes = ls.out_bytes;
+  ls.tiling = fmt::format("{} strided DRAM->DRAM copies", copies.size());
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------
 // Host operations: operands cross PCIe; non-f32 activations get f32 staging copies.
 void Compiler::lower_host(const Layer& L, LayerStats& ls) {
@@ -1358,6 +1405,9 @@ void Compiler::lower(const Layer& L) {
   bool done = false;
   if (L.kind != Kind::Host) {
     if (!store_.count(L.output)) store_[L.output] = make_storage(L.output);
+    if (L.kind == Kind::Split)
+      for (auto& o : n.outputs)
+        if (!store_.count(o)) store_[o] = make_storage(o);
     switch (L.kind) {
       case Kind::Conv: done = lower_conv(L, ls); break;
       case Kind::MatMul: done = lower_matmul(L, ls); break;
@@ -1371,6 +1421,8 @@ void Compiler::lower(const Layer& L) {
       case Kind::Slice: done = lower_slice(L, ls); break;
       case Kind::Pad: done = lower_pad(L, ls); break;
       case Kind::QuantDequant: done = lower_qdq(L, ls); break;
+      case Kind::Gather:
+      case Kind::Split: done = lower_gather_split(L, ls); break;
       default: break;
     }
   }

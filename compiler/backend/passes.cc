@@ -28,6 +28,8 @@ const char* layer_kind_name(Kind k) {
     case Kind::Slice: return "slice";
     case Kind::Pad: return "pad";
     case Kind::QuantDequant: return "quant-dequant";
+    case Kind::Gather: return "gather";
+    case Kind::Split: return "split";
     case Kind::Alias: return "alias";
     case Kind::Host: return "host";
   }
@@ -329,6 +331,13 @@ std::vector<Layer> run_passes(ir::Graph& g) {
     } else if (dom && n.outputs.size() == 1 && per_tensor_qdq(n) &&
                (op == "QuantizeLinear" ? is_float(g, n.inputs[0]) : is_float(g, n.outputs[0]))) {
       L.kind = Kind::QuantDequant;
+    } else if (dom && op == "Gather" && n.inputs.size() == 2 && is_float(g, n.inputs[0]) && g.is_constant(n.inputs[1]) &&
+               g.value(n.inputs[1]).constant->numel() <= 4096) {
+      L.kind = Kind::Gather;
+    } else if (dom && op == "Split" && !n.inputs.empty() && is_float(g, n.inputs[0])) {
+      bool all = true;
+      for (auto& o : n.outputs) all = all && !o.empty() && g.values.count(o);
+      if (all) L.kind = Kind::Split;
     } else if (float_io && op == "Transpose") {
       L.kind = Kind::Transpose;
     } else if (float_io && op == "Concat") {

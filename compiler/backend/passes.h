@@ -21,7 +21,7 @@ struct Activation {
 // it can always fall back to the host; the fused parts are described by the other fields.
 struct Layer {
   ir::Node node;
-  enum class Kind { Conv, MatMul, Elementwise, Pool, GlobalPool, Softmax, ReduceLast, Transpose, Concat, Slice, Pad, QuantDequant, Alias, Host } kind = Kind::Host;
+  enum class Kind { Conv, MatMul, Elementwise, Pool, GlobalPool, Softmax, ReduceLast, Transpose, Concat, Slice, Pad, QuantDequant, Gather, Split, Alias, Host } kind = Kind::Host;
   // Conv / MatMul: weight value ([Cout,Cin/g,kh,kw] or [K,N]), optional bias value ([Cout] / [N]),
   // activation applied in the requant epilogue (Relu / Clip) and post activations (vpu.unary).
   std::string weight, bias;

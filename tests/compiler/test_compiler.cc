@@ -90,8 +90,29 @@ ir::Graph elementwise_net() {
   return b.g;
 }
 
+// Split into two outputs, Gather with constant indices, Add of the pieces.
+ir::Graph gather_split_net() {
+  GraphBuilder b;
+  auto x = b.input("x", {2, 6, 4});
+  ir::Node split;
+  split.name = "split";
+  split.op_type = "Split";
+  split.inputs = {x, b.constant("sizes", Tensor::from_int64s({2}, {2, 4}))};
+  split.outputs = {"s0", "s1"};
+  split.attrs["axis"] = i(1);
+  b.g.values["s0"] = ir::Value{"s0", DType::F32, {2, 2, 4}};
+  b.g.values["s1"] = ir::Value{"s1", DType::F32, {2, 4, 4}};
+  b.g.nodes.push_back(split);
+  auto ga = b.node("Gather", {"s1", b.constant("idx", Tensor::from_int64s({2}, {3, -4}))}, {2, 2, 4}, {{"axis", i(1)}});
+  auto a = b.node("Add", {"s0", ga}, {2, 2, 4});
+  b.output(a);
+  b.g.name = "gather_split_net";
+  return b.g;
+}
+
 std::map<std::string, std::function<ir::Graph()>> networks() {
-  return {{"conv_net", [] { return conv_net(); }}, {"matmul_net", matmul_net}, {"elementwise_net", elementwise_net}};
+  return {{"conv_net", [] { return conv_net(); }}, {"matmul_net", matmul_net}, {"elementwise_net", elementwise_net},
+          {"gather_split_net", gather_split_net}};
 }
 
 CardConfig preset(const std::string& name) { return load_config(resolve_config_path(name)); }
@@ -239,6 +260,12 @@ TEST(CompilerStructure, PlacementAndFusion) {
   size_t host_layers = 0;
   for (auto& l : e.layers) host_layers += l.placement == "host";
   EXPECT_EQ(host_layers, 1u);
+
+  isa::Program gs = backend::compile(gather_split_net(), preset("default"), o);
+  EXPECT_TRUE(gs.host_ops.empty());
+  ASSERT_EQ(gs.layers.size(), 3u);
+  EXPECT_EQ(gs.layers[0].op, "Split");
+  EXPECT_EQ(gs.layers[1].op, "Gather");
 }
 
 TEST(CompilerStructure, Deterministic) {
