@@ -2,6 +2,7 @@
 // and prints simulated cycles, wall time, simulated cycles per wall second and peak memory.
 //   bench_card <model.onnx|program.cbin> [--config default] [--precision int8]
 //              [--mode both|timing|functional|all] [--inferences N] [--warm] [--save out.cbin]
+//              [--json prefix]   (writes prefix.<mode>.json with the statistics)
 // `all` runs each mode in its own child process (SystemC elaborates once per process).
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -34,6 +35,8 @@ static long peak_rss_mb() {
   return ru.ru_maxrss / 1024;
 }
 
+static std::string g_json_path;
+
 static int run_mode(const isa::Program& prog, const CardConfig& cfg, const std::vector<Tensor>& inputs,
                     card::RunOptions::Mode mode, int inferences, bool warm) {
   card::RunOptions opt;
@@ -49,6 +52,13 @@ static int run_mode(const isa::Program& prog, const CardConfig& cfg, const std::
               card::mode_name(mode).c_str(), int(r.complete), cycles, r.stats.total_ns / 1e3, wall,
               wall > 0 ? cycles / wall : 0.0, peak_rss_mb(), (unsigned long long)r.stats.macs);
   if (!r.complete) std::printf("  error: %s\n", r.error.c_str());
+  if (!g_json_path.empty()) {
+    FILE* f = std::fopen((g_json_path + "." + card::mode_name(mode) + ".json").c_str(), "w");
+    if (f) {
+      std::fputs(r.stats.to_json().dump(1).c_str(), f);
+      std::fclose(f);
+    }
+  }
   if (mode != card::RunOptions::Mode::Timing && !r.outputs.empty()) {
     const Tensor& o = r.outputs[0];
     double sum = 0;
@@ -70,7 +80,7 @@ int main(int argc, char** argv) {
                  "[--inferences N] [--warm]\n", argv[0]);
     return 2;
   }
-  std::string path = argv[1], config = "default", precision = "int8", mode = "all", save;
+  std::string path = argv[1], config = "default", precision = "int8", mode = "all", save, json_path;
   int inferences = 1;
   bool warm = false;
   for (int i = 2; i < argc; ++i) {
@@ -82,6 +92,7 @@ int main(int argc, char** argv) {
     else if (a == "--inferences") inferences = std::stoi(next());
     else if (a == "--warm") warm = true;
     else if (a == "--save") save = next();
+    else if (a == "--json") json_path = next();
   }
   try {
     CardConfig cfg = load_config(resolve_config_path(config));
@@ -97,6 +108,7 @@ int main(int argc, char** argv) {
     } else {
       prog = isa::read_loadable(path);
     }
+    g_json_path = json_path;
     if (!save.empty()) isa::write_loadable(prog, save);
     size_t n_instr = 0;
     for (const auto& q : prog.queues) n_instr += q.size();

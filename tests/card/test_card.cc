@@ -347,3 +347,54 @@ TEST(CardObserver, ReceivesSpansRequestsTransfersAndLayers) {
   EXPECT_EQ(ordered, 1);
   EXPECT_STREQ(second, "usage");
 }
+
+TEST(CardTiming, CompressedWeightsReadOnlyCbytesFromDram) {
+  auto c = copy(4096, Space::Sram, 0, Space::Dram, 0x20000, DType::I8);
+  c.cbytes = 1024;
+  auto p = program({{}, {}, {c}});
+  auto r = card::run_program_forked(p, test_config(), {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  EXPECT_EQ(r.stats.dram.bytes_read, 1024u);
+  EXPECT_EQ(r.stats.memory.sram_write_bytes, 4096u);
+}
+
+TEST(CardTiming, BarrierReleasesEveryQueueAtTheLastArrival) {
+  isa::Instr b;
+  b.op = Opcode::Barrier;
+  b.id = 7;
+  // dma0 does a copy before the barrier; vpu and mxu arrive at once and wait for it.
+  auto p = program({{b}, {b}, {copy(2048, Space::Sram, 0, Space::Dram, 0), b}, {b}});
+  auto r = card::run_program_forked(p, test_config(), {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  const uint64_t dma = r.stats.engines[2].busy_cycles;
+  EXPECT_GT(dma, 0u);
+  EXPECT_EQ(r.stats.engines[0].sync_stall_cycles, dma);
+  EXPECT_EQ(r.stats.engines[1].sync_stall_cycles, dma);
+  EXPECT_EQ(r.stats.engines[3].sync_stall_cycles, dma);
+  EXPECT_EQ(r.stats.total_cycles, dma);
+}
+
+TEST(CardTiming, HostCallCostsPcieRoundTripsAndHostCompute) {
+  isa::Instr call;
+  call.op = Opcode::HostCall;
+  call.id = 0;
+  auto p = program({{}, {}, {call}});
+  isa::HostOp op;
+  op.op_type = "Relu";
+  op.inputs.push_back({DType::F32, {1 << 20}, 0});
+  op.outputs.push_back({DType::F32, {1 << 20}, 4 << 20});
+  p.host_ops.push_back(op);
+  p.dram_bytes = 8 << 20;
+  CardConfig cfg = test_config();
+  cfg.host.op_gflops = 1;  // 2^21 elements -> 2.097 ms of host compute
+  auto r = card::run_program_forked(p, cfg, {}, warm_timing());
+  ASSERT_TRUE(r.complete) << r.error;
+  EXPECT_EQ(r.stats.host_ops, 1u);
+  const double compute_ns = double(2 << 20) / 1.0;
+  EXPECT_GT(r.stats.total_ns, compute_ns);
+  // 4 MiB each way over a Gen4 x16 link (> 20 GB/s): well under 1 ms of transfers.
+  EXPECT_LT(r.stats.total_ns, compute_ns + 1e6);
+  EXPECT_EQ(r.stats.pcie.d2h.payload_bytes, 4u << 20);
+  EXPECT_EQ(r.stats.pcie.h2d.payload_bytes, 4u << 20);
+  EXPECT_EQ(r.stats.engines[2].sync_stall_cycles, r.stats.total_cycles);
+}
