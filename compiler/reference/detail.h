@@ -95,6 +95,12 @@ std::vector<float> to_f32(const Tensor& t);
 std::vector<double> to_f64(const Tensor& t);
 Tensor from_f32(DType dt, const Shape& s, const std::vector<float>& v);
 Tensor from_f64(DType dt, const Shape& s, const std::vector<double>& v);
+Tensor from_i64(const Shape& s, const std::vector<int64_t>& v);  // I64 tensor; v may be empty
+
+// memcpy that accepts n == 0 with null pointers (empty tensors).
+inline void copy_bytes(void* dst, const void* src, size_t n) {
+  if (n) std::memcpy(dst, src, n);
+}
 
 // Copies element src[i] to dst[j] of the same dtype (byte copy).
 inline void copy_elem(Tensor& dst, size_t j, const Tensor& src, size_t i, size_t esize) {

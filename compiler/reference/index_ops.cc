@@ -204,7 +204,7 @@ Outputs compress(const ir::Node& n, const Inputs& ins) {
   const size_t block = size_t(a.inner) * elem_size(x);
   for (int64_t o = 0; o < a.outer; ++o)
     for (size_t j = 0; j < keep.size(); ++j)
-      std::memcpy(y.data.data() + (size_t(o) * keep.size() + j) * block, x.data.data() + size_t(o * a.len + keep[j]) * block, block);
+      copy_bytes(y.data.data() + (size_t(o) * keep.size() + j) * block, x.data.data() + size_t(o * a.len + keep[j]) * block, block);
   return {y};
 }
 

@@ -45,6 +45,9 @@ std::vector<Tensor> run_node(const ir::Node& node, const std::vector<const Tenso
   Outputs out = it->second(node, inputs);
   if (out.size() > node.outputs.size() && !node.outputs.empty())
     out.resize(node.outputs.size());  // kernels may compute optional outputs nobody asked for
+  for (size_t k = out.size(); k < node.outputs.size(); ++k)
+    if (!node.outputs[k].empty())
+      unsupported(node, fmt::format("output {} ('{}') is not computed by the reference kernel", k, node.outputs[k]));
   return out;
 }
 

@@ -168,7 +168,7 @@ Outputs concat(const ir::Node& n, const Inputs& ins) {
   for (auto* t : xs) {
     const size_t row = size_t(t->shape[size_t(axis)] * inner) * es;
     for (int64_t o = 0; o < outer; ++o)
-      if (row) std::memcpy(y.data.data() + size_t(o) * out_row + col, t->data.data() + size_t(o) * row, row);
+      copy_bytes(y.data.data() + size_t(o) * out_row + col, t->data.data() + size_t(o) * row, row);
     col += row;
   }
   return {y};
@@ -286,7 +286,7 @@ Outputs gather(const ir::Node& n, const Inputs& ins) {
   const size_t block = size_t(inner) * elem_size(x);
   for (int64_t o = 0; o < outer; ++o)
     for (size_t k = 0; k < iv.size(); ++k)
-      std::memcpy(y.data.data() + (size_t(o) * iv.size() + k) * block,
+      copy_bytes(y.data.data() + (size_t(o) * iv.size() + k) * block,
                   x.data.data() + size_t(o * dim + iv[k]) * block, block);
   return {y};
 }
@@ -343,7 +343,7 @@ Outputs gather_nd(const ir::Node& n, const Inputs& ins) {
         if (v < -dim || v >= dim) invalid(n, fmt::format("index {} out of range for dim {}", v, dim));
         off += (v < 0 ? v + dim : v) * xst[size_t(b + j)];
       }
-      std::memcpy(y.data.data() + size_t((bi * tuples + t) * inner) * es, x.data.data() + size_t(off) * es, size_t(inner) * es);
+      copy_bytes(y.data.data() + size_t((bi * tuples + t) * inner) * es, x.data.data() + size_t(off) * es, size_t(inner) * es);
     }
   return {y};
 }
@@ -463,7 +463,7 @@ Outputs shape_op(const ir::Node& n, const Inputs& ins) {
   end = std::clamp<int64_t>(end, 0, rank);
   std::vector<int64_t> dims;
   for (int64_t d = start; d < end; ++d) dims.push_back(x.shape[size_t(d)]);
-  return {Tensor::from_int64s({int64_t(dims.size())}, dims)};
+  return {from_i64({int64_t(dims.size())}, dims)};
 }
 
 Outputs size_op(const ir::Node& n, const Inputs& ins) { return {Tensor::from_int64s({}, {in(n, ins, 0).numel()})}; }
@@ -489,12 +489,12 @@ Outputs constant(const ir::Node& n, const Inputs&) {
   if (n.has("value_float")) return {Tensor::from_floats({}, {attr_f(n, "value_float", 0)})};
   if (n.has("value_floats")) {
     auto v = attr_floats(n, "value_floats");
-    return {Tensor::from_floats({int64_t(v.size())}, v)};
+    return {from_f32(DType::F32, {int64_t(v.size())}, v)};
   }
   if (n.has("value_int")) return {Tensor::from_int64s({}, {attr_i(n, "value_int", 0)})};
   if (n.has("value_ints")) {
     auto v = attr_ints(n, "value_ints");
-    return {Tensor::from_int64s({int64_t(v.size())}, v)};
+    return {from_i64({int64_t(v.size())}, v)};
   }
   unsupported(n, "Constant without value/value_float(s)/value_int(s) (sparse and string constants)");
 }

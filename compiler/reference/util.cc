@@ -164,7 +164,7 @@ size_t elem_size(const Tensor& t) { return t.dtype == DType::String ? 0 : dtype_
 std::vector<float> to_f32(const Tensor& t) {
   std::vector<float> r(size_t(t.numel()));
   if (t.dtype == DType::F32) {
-    std::memcpy(r.data(), t.data.data(), r.size() * 4);
+    copy_bytes(r.data(), t.data.data(), r.size() * 4);
   } else {
     for (size_t i = 0; i < r.size(); ++i) r[i] = float(t.get(i));
   }
@@ -186,11 +186,19 @@ std::vector<double> to_f64(const Tensor& t) {
 
 Tensor from_f32(DType dt, const Shape& s, const std::vector<float>& v) {
   Tensor t(dt, s);
+  if (int64_t(v.size()) != t.numel()) fail(ErrorKind::Internal, "from_f32: {} values for shape {}", v.size(), shape_str(s));
   if (dt == DType::F32) {
-    std::memcpy(t.data.data(), v.data(), v.size() * 4);
+    copy_bytes(t.data.data(), v.data(), v.size() * 4);
   } else {
     for (size_t i = 0; i < v.size(); ++i) t.set(i, v[i]);
   }
+  return t;
+}
+
+Tensor from_i64(const Shape& s, const std::vector<int64_t>& v) {
+  Tensor t(DType::I64, s);
+  if (int64_t(v.size()) != t.numel()) fail(ErrorKind::Internal, "from_i64: {} values for shape {}", v.size(), shape_str(s));
+  copy_bytes(t.data.data(), v.data(), v.size() * 8);
   return t;
 }
 

@@ -335,6 +335,13 @@ TEST(RefErrors, UnsupportedOpAndAttributeNameTheNode) {
   }
   EXPECT_THROW(run1(node("Conv"), {iota({1, 2, 3, 3}), iota({1, 3, 1, 1})}), Error);  // channel mismatch
   EXPECT_THROW(run1(node("Gather"), {iota({3}), I64({1}, {3})}), Error);               // index out of range
+  try {  // inference BatchNormalization asked for its training outputs
+    run1(node("BatchNormalization", {}, 9, 3), {F({1, 1, 1}, {1}), F({1}, {1}), F({1}, {0}), F({1}, {0}), F({1}, {1})});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("output 1"), std::string::npos) << e.what();
+  }
   EXPECT_TRUE(cardsim::ref::is_supported("Conv"));
   EXPECT_FALSE(cardsim::ref::is_supported("NoSuchOp"));
 }
