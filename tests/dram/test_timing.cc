@@ -261,3 +261,11 @@ TEST(DramModelTiming, WindowPersistsAcrossCalls) {
   EXPECT_NEAR(end_one, end_all, 0.01 * end_all);
   EXPECT_LT(end_all, 20000 * 30.0 / 4);  // far below serialised full-latency accesses
 }
+
+TEST(DramModelTiming, DefaultConfigurationWorks) {
+  // The card's default: HBM2e 3.2 Gb/s, 8 x 128-bit channels = 8 x 51.2 GB/s.
+  DramModel m{DramConfig{}};
+  EXPECT_NEAR(m.peak_bandwidth_gbps(), 8 * 16 * 3.2, 1e-9);
+  EXPECT_EQ(m.burst_bytes(), 64u);
+  EXPECT_GT(m.access(0x12340, false, 0), 0.0);
+}
