@@ -36,7 +36,11 @@ inline ir::Node node(const std::string& op, std::map<std::string, ir::Attr> attr
 }
 
 inline Tensor F(const Shape& s, const std::vector<float>& v) { return Tensor::from_floats(s, v); }
-inline Tensor I64(const Shape& s, const std::vector<int64_t>& v) { return Tensor::from_int64s(s, v); }
+inline Tensor I64(const Shape& s, const std::vector<int64_t>& v) {
+  Tensor t(DType::I64, s);  // not Tensor::from_int64s: it memcpys from a null pointer when v is empty
+  for (size_t i = 0; i < v.size(); ++i) t.ptr<int64_t>()[i] = v[i];
+  return t;
+}
 inline Tensor typed(DType t, const Shape& s, const std::vector<double>& v) {
   Tensor x(t, s);
   for (size_t i = 0; i < v.size(); ++i) x.set(i, v[i]);
