@@ -20,7 +20,15 @@ namespace cardsim::traces {
 
 namespace {
 
-std::string ts(double ns) { return fmt::format("{:.3f}", ns / 1000.0); }  // µs, ns resolution
+// Times in µs with ns resolution. Start and end are rounded to whole ns first and the duration
+// is their difference, so back-to-back slices never overlap by a rounding error.
+int64_t whole_ns(double ns) { return std::llround(ns); }
+std::string us(int64_t ns) {
+  const int64_t a = ns < 0 ? -ns : ns;
+  return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", a / 1000, a % 1000);
+}
+std::string ts(double ns) { return us(whole_ns(ns)); }
+std::string dur(double start_ns, double end_ns) { return us(std::max<int64_t>(0, whole_ns(end_ns) - whole_ns(start_ns))); }
 std::string quote(const std::string& s) { return nlohmann::json(s).dump(); }
 
 }  // namespace
@@ -89,7 +97,7 @@ void ChromeTraceWriter::flush_run(int queue) {
   if (r.count == 0) return;
   event(fmt::format("{{\"ph\":\"X\",\"cat\":\"layer\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
                     "\"args\":{{\"layer\":{},\"instructions\":{},\"bytes\":{}}}}}",
-                    quote(layer_name(r.layer)), queue + 1, ts(r.start), ts(r.end - r.start), r.layer, r.count, r.bytes));
+                    quote(layer_name(r.layer)), queue + 1, ts(r.start), dur(r.start, r.end), r.layer, r.count, r.bytes));
   r = Run{};
 }
 
@@ -130,7 +138,7 @@ void ChromeTraceWriter::instruction(int queue, isa::Opcode op, uint32_t layer, d
     const double cycles = (end_ns - start_ns) * opt_.clock_ghz;
     event(fmt::format("{{\"ph\":\"X\",\"cat\":\"instruction\",\"name\":{},\"pid\":1,\"tid\":{},\"ts\":{},\"dur\":{},"
                       "\"args\":{{\"opcode\":{},\"bytes\":{},\"cycles\":{},\"layer\":{}}}}}",
-                      quote(mn), queue + 1, ts(start_ns), ts(end_ns - start_ns), quote(mn), bytes,
+                      quote(mn), queue + 1, ts(start_ns), dur(start_ns, end_ns), quote(mn), bytes,
                       uint64_t(std::llround(cycles)), quote(layer_name(layer))));
   }
 }
@@ -140,7 +148,7 @@ void ChromeTraceWriter::flush_busy(int channel) {
   if (b.requests == 0) return;
   event(fmt::format("{{\"ph\":\"X\",\"cat\":\"dram\",\"name\":\"busy\",\"pid\":3,\"tid\":{},\"ts\":{},\"dur\":{},"
                     "\"args\":{{\"requests\":{},\"bytes\":{}}}}}",
-                    channel + 1, ts(b.start), ts(b.end - b.start), b.requests, b.bytes));
+                    channel + 1, ts(b.start), dur(b.start, b.end), b.requests, b.bytes));
   b.last_end = b.end;
   b.requests = 0;
   b.bytes = 0;
@@ -189,7 +197,7 @@ void ChromeTraceWriter::layer_span(uint32_t layer, const std::string& name, doub
 void ChromeTraceWriter::inference(int index, double start_ns, double end_ns) {
   if (!opt_.window.contains(start_ns, end_ns)) return;
   event(fmt::format("{{\"ph\":\"X\",\"cat\":\"inference\",\"name\":\"inference {}\",\"pid\":2,\"tid\":3,\"ts\":{},\"dur\":{}}}",
-                    index, ts(start_ns), ts(end_ns - start_ns)));
+                    index, ts(start_ns), dur(start_ns, end_ns)));
 }
 
 void ChromeTraceWriter::dependency(int from_queue, int to_queue, double signal_ns, double wake_ns) {
