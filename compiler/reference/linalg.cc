@@ -3,6 +3,7 @@
 // Convolution is im2col + a cache-blocked GEMM; float tensors accumulate in float (as
 // onnxruntime does), f64 in double, integers exactly in int64.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -565,6 +566,124 @@ Outputs dynamic_quantize_linear(const ir::Node& n, const Inputs& ins) {
   return {y, ts, tz};
 }
 
+// Einsum by direct summation over every label combination: plain, general (repeated labels
+// give diagonals, "..." broadcasts), and fast enough for attention-sized operands.
+Outputs einsum(const ir::Node& n, const Inputs& ins) {
+  std::string eq;
+  for (char c : attr_s(n, "equation", ""))
+    if (c != ' ') eq += c;
+  std::vector<const Tensor*> xs;
+  for (auto* t : ins)
+    if (t) xs.push_back(t);
+  if (xs.empty()) invalid(n, "needs at least one input");
+  const size_t arrow = eq.find("->");
+  const std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms;
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (terms.size() != xs.size())
+    invalid(n, fmt::format("equation '{}' has {} operands but the node has {} inputs", eq, terms.size(), xs.size()));
+  // Labels: letters keep their char; broadcast ("...") dims become '0', '1', ... right-aligned.
+  int64_t ell = 0;
+  std::vector<std::string> labels(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const std::string& t = terms[i];
+    size_t dots = t.find("...");
+    int64_t letters = int64_t(t.size()) - (dots == std::string::npos ? 0 : 3);
+    int64_t e = int64_t(xs[i]->shape.size()) - letters;
+    if (e < 0 || (dots == std::string::npos && e != 0))
+      invalid(n, fmt::format("term '{}' does not match input {} of rank {}", t, i, xs[i]->shape.size()));
+    ell = std::max(ell, e);
+  }
+  if (ell > 10) unsupported(n, "more than 10 broadcast dimensions");
+  auto expand = [&](const std::string& t, int64_t e) {
+    std::string r;
+    for (size_t c = 0; c < t.size(); ++c) {
+      if (t.compare(c, 3, "...") == 0) {
+        for (int64_t k = ell - e; k < ell; ++k) r += char('0' + k);
+        c += 2;
+      } else if (std::isalpha(static_cast<unsigned char>(t[c]))) {
+        r += t[c];
+      } else {
+        invalid(n, fmt::format("bad character '{}' in equation '{}'", t[c], eq));
+      }
+    }
+    return r;
+  };
+  std::map<char, int64_t> size;
+  std::map<char, int> count;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    int64_t e = int64_t(xs[i]->shape.size()) - (int64_t(terms[i].size()) - (terms[i].find("...") == std::string::npos ? 0 : 3));
+    labels[i] = expand(terms[i], e);
+    for (size_t d = 0; d < labels[i].size(); ++d) {
+      char l = labels[i][d];
+      int64_t dim = xs[i]->shape[d];
+      ++count[l];
+      auto it = size.find(l);
+      if (it == size.end() || it->second == 1) size[l] = dim;
+      else if (dim != it->second && !(std::isdigit(static_cast<unsigned char>(l)) && dim == 1))
+        invalid(n, fmt::format("label '{}' has sizes {} and {}", l, it->second, dim));
+    }
+  }
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = expand(eq.substr(arrow + 2), ell);
+  } else {
+    for (int64_t k = 0; k < ell; ++k) out += char('0' + k);
+    for (auto& [l, c] : count)
+      if (std::isalpha(static_cast<unsigned char>(l)) && c == 1) out += l;
+  }
+  std::string summed;
+  for (auto& [l, c] : size)
+    if (out.find(l) == std::string::npos) summed += l;
+  for (char l : out)
+    if (!size.count(l)) invalid(n, fmt::format("output label '{}' appears in no input", l));
+  const std::string all = out + summed;
+  // Per input, the element stride contributed by each label (0 where broadcast).
+  std::vector<std::vector<int64_t>> st(xs.size(), std::vector<int64_t>(all.size(), 0));
+  for (size_t i = 0; i < xs.size(); ++i) {
+    auto own = strides_of(xs[i]->shape);
+    for (size_t d = 0; d < labels[i].size(); ++d)
+      if (xs[i]->shape[d] != 1) st[i][all.find(labels[i][d])] += own[d];
+  }
+  std::vector<std::vector<double>> vals;
+  for (auto* t : xs) vals.push_back(to_f64(*t));
+  Shape out_shape;
+  for (char l : out) out_shape.push_back(size[l]);
+  int64_t inner = 1;
+  for (char l : summed) inner *= size[l];
+  std::vector<double> y(size_t(shape_numel(out_shape)), 0.0);
+  std::vector<int64_t> idx(all.size(), 0);
+  const size_t no = out.size();
+  for (size_t o = 0; o < y.size(); ++o) {
+    double acc = 0;
+    std::fill(idx.begin() + long(no), idx.end(), 0);
+    for (int64_t k = 0; k < inner; ++k) {
+      double prod = 1;
+      for (size_t i = 0; i < xs.size(); ++i) {
+        int64_t off = 0;
+        for (size_t d = 0; d < all.size(); ++d) off += idx[d] * st[i][d];
+        prod *= vals[i][size_t(off)];
+      }
+      acc += prod;
+      for (size_t d = all.size(); d-- > no;) {
+        if (++idx[d] < size[all[d]]) break;
+        idx[d] = 0;
+      }
+    }
+    y[o] = acc;
+    for (size_t d = no; d-- > 0;) {
+      if (++idx[d] < size[all[d]]) break;
+      idx[d] = 0;
+    }
+  }
+  return {from_f64(xs[0]->dtype, out_shape, y)};
+}
+
 }  // namespace
 
 void register_linalg(KernelTable& t) {
@@ -579,6 +698,7 @@ void register_linalg(KernelTable& t) {
   t["QuantizeLinear"] = quantize_linear;
   t["DequantizeLinear"] = dequantize_linear;
   t["DynamicQuantizeLinear"] = dynamic_quantize_linear;
+  t["Einsum"] = einsum;
 }
 
 }  // namespace cardsim::ref::detail

@@ -126,6 +126,17 @@ TEST(RefMatMul, IntegerAndQLinear) {
   expect_values(q, {2, 2}, {104, 106, 112, 122});
 }
 
+TEST(RefMatMul, EinsumAgreesWithMatMulAndTranspose) {
+  Tensor q = rnd({2, 3, 4, 5}, 11), k = rnd({2, 3, 6, 5}, 12);
+  Tensor kt = run1(node("Transpose", {{"perm", ais({0, 1, 3, 2})}}), {k});
+  Tensor want = run1(node("MatMul"), {q, kt});
+  expect_close(run1(node("Einsum", {{"equation", as("bhqd, bhkd -> bhqk")}}), {q, k}), want, 1e-5);
+  expect_close(run1(node("Einsum", {{"equation", as("...qd,...kd->...qk")}}), {q, k}), want, 1e-5);
+  // Implicit output (labels appearing once, sorted) and a diagonal.
+  expect_values(run1(node("Einsum", {{"equation", as("ii")}}), {F({2, 2}, {1, 2, 3, 4})}), {}, {5});
+  expect_values(run1(node("Einsum", {{"equation", as("ij,jk")}}), {F({1, 2}, {1, 2}), F({2, 1}, {3, 4})}), {1, 1}, {11});
+}
+
 // ---- quantization -----------------------------------------------------------------------------
 
 TEST(RefQuant, QuantizeRoundsHalfToEvenAndSaturates) {
