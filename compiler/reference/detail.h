@@ -27,6 +27,7 @@ void register_nn(KernelTable& t);
 void register_shape_ops(KernelTable& t);
 void register_resize(KernelTable& t);
 void register_index_ops(KernelTable& t);
+void register_rnn(KernelTable& t);
 
 // ---- errors -------------------------------------------------------------------------
 // "node 'conv1' (Conv, opset 13)" — the prefix every kernel error message starts with.

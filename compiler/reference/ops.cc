@@ -19,6 +19,7 @@ static const KernelTable& table() {
     register_shape_ops(k);
     register_resize(k);
     register_index_ops(k);
+    register_rnn(k);
     return k;
   }();
   return t;

@@ -326,6 +326,19 @@ TEST(RefResize, CoordinateModesByHand) {
   expect_values(run1(node("Upsample", {}, 9), {F({1, 2}, {1, 2}), F({2}, {1, 3})}), {1, 6}, {1, 1, 1, 2, 2, 2});
 }
 
+TEST(RefRnn, TwoStepRnnByHand) {
+  // hidden 1, input 1: h1 = tanh(w*x1 + b), h2 = tanh(w*x2 + r*h1 + b); w=1, r=0.5, Wb=0.1, Rb=0.
+  Tensor x = F({2, 1, 1}, {1, 2}), w = F({1, 1, 1}, {1}), r = F({1, 1, 1}, {0.5f}), b = F({1, 2}, {0.1f, 0});
+  auto out = run(node("RNN", {{"hidden_size", ai(1)}}, 14, 2), {x, w, r, b});
+  double h1 = std::tanh(1.1), h2 = std::tanh(2.0 + 0.5 * h1 + 0.1);
+  expect_values(out[0], {2, 1, 1, 1}, {h1, h2});
+  expect_values(out[1], {1, 1, 1}, {h2});
+  // sequence_lens 1 stops after the first step: Y is zero afterwards and Y_h holds h1.
+  auto cut = run(node("RNN", {{"hidden_size", ai(1)}}, 14, 2), {x, w, r, b, typed(DType::I32, {1}, {1})});
+  expect_values(cut[0], {2, 1, 1, 1}, {h1, 0});
+  expect_values(cut[1], {1, 1, 1}, {h1});
+}
+
 // ---- errors and graphs ---------------------------------------------------------------------------------
 
 TEST(RefErrors, UnsupportedOpAndAttributeNameTheNode) {
