@@ -1,6 +1,7 @@
 // Index-driven operators: TopK, OneHot, ScatterElements/Scatter, ScatterND, EyeLike,
-// NonZero, Compress, MaxUnpool, ReverseSequence.
+// NonZero, Compress, MaxUnpool, ReverseSequence, NonMaxSuppression.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -266,6 +267,61 @@ Outputs reverse_sequence(const ir::Node& n, const Inputs& ins) {
   return {y};
 }
 
+// Greedy per (batch, class) box selection; output rows (batch, class, box).
+Outputs non_max_suppression(const ir::Node& n, const Inputs& ins) {
+  const Tensor& boxes = in(n, ins, 0);
+  const Tensor& scores = in(n, ins, 1);
+  if (boxes.shape.size() != 3 || boxes.shape[2] != 4 || scores.shape.size() != 3 || scores.shape[0] != boxes.shape[0] ||
+      scores.shape[2] != boxes.shape[1])
+    invalid(n, fmt::format("boxes {} must be [B,N,4] and scores {} [B,C,N]", shape_str(boxes.shape), shape_str(scores.shape)));
+  const int64_t max_out = opt(ins, 2) && opt(ins, 2)->numel() ? scalar_i(n, *opt(ins, 2), "max_output_boxes_per_class") : 0;
+  const double iou_thr = opt(ins, 3) && opt(ins, 3)->numel() ? scalar_f(n, *opt(ins, 3), "iou_threshold") : 0.0;
+  const bool has_score_thr = opt(ins, 4) && opt(ins, 4)->numel();
+  const double score_thr = has_score_thr ? scalar_f(n, *opt(ins, 4), "score_threshold") : 0.0;
+  const bool center = attr_i(n, "center_point_box", 0) != 0;
+  const int64_t B = boxes.shape[0], N = boxes.shape[1], C = scores.shape[1];
+  std::vector<double> bv = to_f64(boxes), sv = to_f64(scores);
+  // Corners as (y1, x1, y2, x2) with y1 <= y2, x1 <= x2.
+  auto corners = [&](int64_t b, int64_t i) {
+    const double* p = bv.data() + (b * N + i) * 4;
+    std::array<double, 4> r;
+    if (center) r = {p[1] - p[3] / 2, p[0] - p[2] / 2, p[1] + p[3] / 2, p[0] + p[2] / 2};
+    else r = {std::min(p[0], p[2]), std::min(p[1], p[3]), std::max(p[0], p[2]), std::max(p[1], p[3])};
+    return r;
+  };
+  auto iou = [&](const std::array<double, 4>& a, const std::array<double, 4>& c) {
+    double ih = std::max(0.0, std::min(a[2], c[2]) - std::max(a[0], c[0]));
+    double iw = std::max(0.0, std::min(a[3], c[3]) - std::max(a[1], c[1]));
+    double inter = ih * iw;
+    double uni = (a[2] - a[0]) * (a[3] - a[1]) + (c[2] - c[0]) * (c[3] - c[1]) - inter;
+    return uni > 0 ? inter / uni : 0.0;
+  };
+  std::vector<int64_t> rows;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t c = 0; c < C; ++c) {
+      if (max_out <= 0) continue;
+      const double* s = sv.data() + (b * C + c) * N;
+      std::vector<int64_t> cand;
+      for (int64_t i = 0; i < N; ++i)
+        if (!has_score_thr || s[i] > score_thr) cand.push_back(i);
+      std::stable_sort(cand.begin(), cand.end(), [&](int64_t p, int64_t q) { return s[p] > s[q]; });
+      std::vector<std::array<double, 4>> kept;
+      int64_t taken = 0;
+      for (int64_t i : cand) {
+        if (taken >= max_out) break;
+        auto box = corners(b, i);
+        bool suppressed = false;
+        for (auto& k : kept)
+          if (iou(k, box) > iou_thr) { suppressed = true; break; }
+        if (suppressed) continue;
+        kept.push_back(box);
+        rows.insert(rows.end(), {b, c, i});
+        ++taken;
+      }
+    }
+  return {from_i64({int64_t(rows.size() / 3), 3}, rows)};
+}
+
 }  // namespace
 
 void register_index_ops(KernelTable& t) {
@@ -279,6 +335,7 @@ void register_index_ops(KernelTable& t) {
   t["Compress"] = compress;
   t["MaxUnpool"] = max_unpool;
   t["ReverseSequence"] = reverse_sequence;
+  t["NonMaxSuppression"] = non_max_suppression;
 }
 
 }  // namespace cardsim::ref::detail

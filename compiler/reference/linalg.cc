@@ -684,6 +684,38 @@ Outputs einsum(const ir::Node& n, const Inputs& ins) {
   return {from_f64(xs[0]->dtype, out_shape, y)};
 }
 
+// Determinant of the trailing square matrices, by LU decomposition with partial pivoting.
+Outputs det(const ir::Node& n, const Inputs& ins) {
+  const Tensor& x = in(n, ins, 0);
+  const size_t r = x.shape.size();
+  if (r < 2 || x.shape[r - 1] != x.shape[r - 2]) invalid(n, fmt::format("input {} must end in a square matrix", shape_str(x.shape)));
+  const int64_t m = x.shape[r - 1];
+  Shape out(x.shape.begin(), x.shape.end() - 2);
+  std::vector<double> xv = to_f64(x), y(size_t(shape_numel(out)));
+  for (size_t k = 0; k < y.size(); ++k) {
+    std::vector<double> a(xv.begin() + long(k * size_t(m * m)), xv.begin() + long((k + 1) * size_t(m * m)));
+    double d = 1;
+    for (int64_t col = 0; col < m && d != 0; ++col) {
+      int64_t piv = col;
+      for (int64_t row = col + 1; row < m; ++row)
+        if (std::fabs(a[size_t(row * m + col)]) > std::fabs(a[size_t(piv * m + col)])) piv = row;
+      if (a[size_t(piv * m + col)] == 0) { d = 0; break; }
+      if (piv != col) {
+        for (int64_t j = 0; j < m; ++j) std::swap(a[size_t(piv * m + j)], a[size_t(col * m + j)]);
+        d = -d;
+      }
+      const double p = a[size_t(col * m + col)];
+      d *= p;
+      for (int64_t row = col + 1; row < m; ++row) {
+        const double f = a[size_t(row * m + col)] / p;
+        for (int64_t j = col; j < m; ++j) a[size_t(row * m + j)] -= f * a[size_t(col * m + j)];
+      }
+    }
+    y[k] = d;
+  }
+  return {from_f64(x.dtype, out, y)};
+}
+
 }  // namespace
 
 void register_linalg(KernelTable& t) {
@@ -699,6 +731,7 @@ void register_linalg(KernelTable& t) {
   t["DequantizeLinear"] = dequantize_linear;
   t["DynamicQuantizeLinear"] = dynamic_quantize_linear;
   t["Einsum"] = einsum;
+  t["Det"] = det;
 }
 
 }  // namespace cardsim::ref::detail
