@@ -211,11 +211,110 @@ Outputs upsample(const ir::Node& n, const Inputs& ins) {
   return {interpolate(n, x, s)};
 }
 
+// GridSample (opset 16, 4-D): bilinear / nearest / bicubic sampling of X at normalized grid
+// points, with zeros / border / reflection padding, following onnxruntime's kernel.
+double gs_reflect(double x, double lo, double hi) {
+  const double range = hi - lo;
+  if (range <= 0) return lo;
+  if (x < lo) {
+    const double dx = lo - x;
+    const int64_t k = int64_t(dx / range);
+    const double r = dx - double(k) * range;
+    return k % 2 == 0 ? lo + r : hi - r;
+  }
+  if (x > hi) {
+    const double dx = x - hi;
+    const int64_t k = int64_t(dx / range);
+    const double r = dx - double(k) * range;
+    return k % 2 == 0 ? hi - r : lo + r;
+  }
+  return x;
+}
+
+Outputs grid_sample(const ir::Node& n, const Inputs& ins) {
+  const Tensor& x = in(n, ins, 0);
+  const Tensor& grid = in(n, ins, 1);
+  if (x.shape.size() != 4 || grid.shape.size() != 4 || grid.shape[3] != 2 || grid.shape[0] != x.shape[0])
+    invalid(n, fmt::format("X {} must be [N,C,H,W] and grid {} [N,Ho,Wo,2]", shape_str(x.shape), shape_str(grid.shape)));
+  const std::string mode = attr_s(n, "mode", "bilinear"), pad = attr_s(n, "padding_mode", "zeros");
+  const bool align = attr_i(n, "align_corners", 0) != 0;
+  if (mode != "bilinear" && mode != "nearest" && mode != "bicubic") unsupported(n, fmt::format("attribute mode='{}'", mode));
+  if (pad != "zeros" && pad != "border" && pad != "reflection") unsupported(n, fmt::format("attribute padding_mode='{}'", pad));
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], Ho = grid.shape[1], Wo = grid.shape[2];
+  if ((H == 0 || W == 0) && Ho * Wo > 0) invalid(n, "cannot sample an empty image");
+  const double xmin = align ? 0 : -0.5, xmax = align ? double(W - 1) : double(W) - 0.5;
+  const double ymin = align ? 0 : -0.5, ymax = align ? double(H - 1) : double(H) - 0.5;
+  std::vector<double> xv = to_f64(x), gv = to_f64(grid), y(size_t(N * C * Ho * Wo));
+  auto denorm = [align](double v, int64_t len) {
+    return align ? (v + 1) / 2 * double(len - 1) : ((v + 1) * double(len) - 1) / 2;
+  };
+  auto pixel = [&](const double* img, int64_t r, int64_t c) -> double {
+    if (pad == "zeros") return (c >= 0 && c < W && r >= 0 && r < H) ? img[r * W + c] : 0.0;
+    if (pad == "border") return img[std::clamp<int64_t>(r, 0, H - 1) * W + std::clamp<int64_t>(c, 0, W - 1)];
+    c = std::clamp<int64_t>(int64_t(gs_reflect(double(c), xmin, xmax)), 0, W - 1);
+    r = std::clamp<int64_t>(int64_t(gs_reflect(double(r), ymin, ymax)), 0, H - 1);
+    return img[r * W + c];
+  };
+  auto cubic = [](double t, double* k) {
+    const double A = -0.75;
+    t = std::fabs(t);
+    k[0] = ((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A;
+    k[1] = ((A + 2) * t - (A + 3)) * t * t + 1;
+    k[2] = ((A + 2) * (1 - t) - (A + 3)) * (1 - t) * (1 - t) + 1;
+    k[3] = ((A * (2 - t) - 5 * A) * (2 - t) + 8 * A) * (2 - t) - 4 * A;
+  };
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t oh = 0; oh < Ho; ++oh)
+      for (int64_t ow = 0; ow < Wo; ++ow) {
+        const double* g = gv.data() + ((b * Ho + oh) * Wo + ow) * 2;
+        double px = denorm(g[0], W), py = denorm(g[1], H);
+        if (mode == "nearest") {
+          px = std::nearbyint(px);
+          py = std::nearbyint(py);
+        }
+        if (px < xmin || px > xmax || py < ymin || py > ymax) {
+          if (pad == "border") {
+            px = std::clamp(px, 0.0, double(W - 1));
+            py = std::clamp(py, 0.0, double(H - 1));
+          } else if (pad == "reflection") {
+            px = gs_reflect(px, xmin, xmax);
+            py = gs_reflect(py, ymin, ymax);
+          }
+        }
+        for (int64_t c = 0; c < C; ++c) {
+          const double* img = xv.data() + (b * C + c) * H * W;
+          double v;
+          if (mode == "nearest") {
+            v = pixel(img, int64_t(py), int64_t(px));
+          } else if (mode == "bilinear") {
+            const int64_t x1 = int64_t(std::floor(px)), y1 = int64_t(std::floor(py));
+            const double dx1 = px - double(x1), dx2 = double(x1 + 1) - px, dy1 = py - double(y1), dy2 = double(y1 + 1) - py;
+            v = dy2 * (dx2 * pixel(img, y1, x1) + dx1 * pixel(img, y1, x1 + 1)) +
+                dy1 * (dx2 * pixel(img, y1 + 1, x1) + dx1 * pixel(img, y1 + 1, x1 + 1));
+          } else {
+            const int64_t x0 = int64_t(std::floor(px)) - 1, y0 = int64_t(std::floor(py)) - 1;
+            double kx[4], ky[4];
+            cubic(px - double(x0) - 1, kx);
+            cubic(py - double(y0) - 1, ky);
+            v = 0;
+            for (int i = 0; i < 4; ++i) {
+              double row = 0;
+              for (int j = 0; j < 4; ++j) row += kx[j] * pixel(img, y0 + i, x0 + j);
+              v += ky[i] * row;
+            }
+          }
+          y[size_t(((b * C + c) * Ho + oh) * Wo + ow)] = v;
+        }
+      }
+  return {from_f64(x.dtype, {N, C, Ho, Wo}, y)};
+}
+
 }  // namespace
 
 void register_resize(KernelTable& t) {
   t["Resize"] = resize;
   t["Upsample"] = upsample;
+  t["GridSample"] = grid_sample;
 }
 
 }  // namespace cardsim::ref::detail
