@@ -1,6 +1,7 @@
 // validate_report: the JSON Schema (docs/report.schema.json, compiled in) plus the report's
 // arithmetic invariants, which a schema cannot state (layers sum to the totals).
 #include <cmath>
+#include <set>
 
 #include "core/error.h"
 #include "sim/report/report.h"
@@ -49,6 +50,13 @@ class Validator {
       if (!schema.get<bool>()) bad(path, "no value allowed here");
       return;
     }
+    static const std::set<std::string> known = {"$schema", "$id", "title", "description", "type", "required",
+                                                "properties", "additionalProperties", "items", "minItems", "enum",
+                                                "const", "minimum", "maximum", "$ref", "$defs"};
+    for (auto it = schema.begin(); it != schema.end(); ++it)
+      if (!known.count(it.key()))
+        fail(ErrorKind::Internal, "report schema at {}: keyword '{}' is not implemented by the validator",
+             path.empty() ? "/" : path, it.key());
     if (schema.contains("$ref")) {
       const std::string ref = schema.at("$ref").get<std::string>();
       const std::string prefix = "#/$defs/";
