@@ -38,8 +38,10 @@ ProgramMemory::ProgramMemory(const isa::Program& prog, uint64_t min_sram, uint64
   for (const auto& b : prog.inputs) dram = std::max<uint64_t>(dram, b.dram_addr + uint64_t(shape_numel(b.shape)) * dtype_size(b.dtype));
   for (const auto& b : prog.outputs) dram = std::max<uint64_t>(dram, b.dram_addr + uint64_t(shape_numel(b.shape)) * dtype_size(b.dtype));
   for (const auto& h : prog.host_ops) {
-    for (const auto& t : h.inputs) dram = std::max<uint64_t>(dram, t.dram_addr + uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype));
-    for (const auto& t : h.outputs) dram = std::max<uint64_t>(dram, t.dram_addr + uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype));
+    for (const auto& t : h.inputs)
+      if (t.dtype != DType::Undefined) dram = std::max<uint64_t>(dram, t.dram_addr + uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype));
+    for (const auto& t : h.outputs)
+      if (t.dtype != DType::Undefined) dram = std::max<uint64_t>(dram, t.dram_addr + uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype));
   }
   const uint64_t sram = std::max({prog.sram_bytes, space_extent(prog, isa::Space::Sram), min_sram});
   const uint64_t acc = std::max({prog.acc_bytes, space_extent(prog, isa::Space::Acc), min_acc});
@@ -138,6 +140,7 @@ void run_host_op(const isa::Program& prog, uint64_t id, Memories& mem) {
     fail(ErrorKind::Fault, "host.call {}: the program has only {} host operations", id, prog.host_ops.size());
   const isa::HostOp& op = prog.host_ops[id];
   auto check = [&](const isa::HostTensorRef& t, size_t k, const char* what) {
+    if (t.dtype == DType::Undefined) return;  // an omitted optional operand
     uint64_t end = t.dram_addr + uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype);
     if (end > mem.size[1])
       fail(ErrorKind::Fault, "host.call {} ({}): {} {} at dram [0x{:x}, 0x{:x}) is outside card DRAM (0x{:x} bytes)",
@@ -150,18 +153,23 @@ void run_host_op(const isa::Program& prog, uint64_t id, Memories& mem) {
   std::vector<Tensor> ins;
   ins.reserve(op.inputs.size());
   for (const auto& t : op.inputs) {
+    if (t.dtype == DType::Undefined) {  // omitted optional input: the kernel gets nullptr
+      ins.emplace_back();
+      continue;
+    }
     Tensor x(t.dtype, t.shape);
     std::memcpy(x.data.data(), mem.base[1] + t.dram_addr, x.data.size());
     ins.push_back(std::move(x));
   }
   std::vector<const Tensor*> ptrs;
-  for (const auto& x : ins) ptrs.push_back(&x);
+  for (size_t k = 0; k < ins.size(); ++k) ptrs.push_back(op.inputs[k].dtype == DType::Undefined ? nullptr : &ins[k]);
   std::vector<Tensor> outs = ref::run_node(node, ptrs);
   if (outs.size() < op.outputs.size())
     fail(ErrorKind::Internal, "host.call {} ({}): the reference kernel returned {} outputs, the program expects {}", id,
          op.op_type, outs.size(), op.outputs.size());
   for (size_t k = 0; k < op.outputs.size(); ++k) {
     const auto& ref = op.outputs[k];
+    if (ref.dtype == DType::Undefined) continue;  // omitted optional output
     isa::TensorBinding b{"", ref.dtype, ref.shape, ref.dram_addr, 0.0f, 0};
     Tensor t = to_binding(outs[k], b, k);
     std::memcpy(mem.base[1] + ref.dram_addr, t.data.data(), t.data.size());

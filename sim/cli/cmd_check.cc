@@ -135,11 +135,21 @@ int cmd_check(const Args& args) {
   CardConfig cfg = load_config(resolve_config_path(config), sets);
   isa::Program prog = load_or_compile(model, cfg, req);
   std::vector<Tensor> in = load_inputs(inputs, prog);
+  for (size_t i = 0; i < in.size(); ++i)  // load_inputs checks count and shape; the dtype here
+    if (in[i].dtype != prog.inputs[i].dtype)
+      fail(ErrorKind::Format, "{}/input_{}.pb: network input '{}' expects dtype {} shape {}, the file holds {} {}", inputs, i,
+           prog.inputs[i].name, dtype_name(prog.inputs[i].dtype), shape_str(prog.inputs[i].shape), dtype_name(in[i].dtype),
+           shape_str(in[i].shape));
   std::string expected_dir = expected.empty() ? onnxruntime_reference(model, inputs) : expected;
   auto want = read_test_data_dir(expected_dir, "output_");
-  if (want.size() != prog.outputs.size())
-    fail(ErrorKind::Format, "{}: found {} output_N.pb files, the network has {} outputs", expected_dir, want.size(),
-         prog.outputs.size());
+  if (want.size() != prog.outputs.size()) {
+    std::string names;
+    for (size_t i = 0; i < prog.outputs.size(); ++i)
+      names += fmt::format("{}output_{}.pb = '{}' {} {}", i ? ", " : "", i, prog.outputs[i].name,
+                           dtype_name(prog.outputs[i].dtype), shape_str(prog.outputs[i].shape));
+    fail(ErrorKind::Format, "{}: found {} output_N.pb files, the network has {} outputs ({})", expected_dir, want.size(),
+         prog.outputs.size(), names);
+  }
 
   card::RunOptions ro;
   ro.mode = card::RunOptions::Mode::Both;
