@@ -68,7 +68,7 @@ struct DramConfig {
   std::string scheduler = "FRFCFS";
   bool refresh = true;
   DramTiming timing;                // filled from the speed-grade table unless overridden
-  double controller_latency_ns = 10;  // front-end + PHY, added to every request
+  double controller_latency_ns = 2;  // front-end + PHY; 2 ns calibrates HBM2 idle latency to DRAMSim3 (models/dram/README.md)
 };
 
 struct PcieConfig {

@@ -196,7 +196,7 @@ std::vector<ConfigField> build_schema() {
        .store = STORE(dram.scheduler)},
       {.path = "dram.refresh", .type = T::Bool, .default_value = true, .unit = "",
        .doc = "model refresh (tREFI / tRFC)", .store = STORE(dram.refresh)},
-      {.path = "dram.controller_latency_ns", .type = T::Float, .default_value = 10, .min = 0, .max = 10000,
+      {.path = "dram.controller_latency_ns", .type = T::Float, .default_value = 2, .min = 0, .max = 10000,
        .unit = "ns", .doc = "controller front end + PHY, added to every request",
        .store = STORE(dram.controller_latency_ns)},
   };
