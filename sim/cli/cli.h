@@ -32,6 +32,7 @@ int cmd_disasm(const Args&);
 int cmd_config(const Args&);
 int cmd_sweep(const Args&);
 int cmd_dram_replay(const Args&);
+int cmd_scalesim(const Args&);
 int cmd_pareto(const Args&);
 int cmd_plot(const Args&);
 

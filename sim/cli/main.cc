@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {"pareto", "print and write the Pareto front of sweep results", cmd_pareto},
       {"plot", "draw plots of a report or of sweep results (PNG/SVG)", cmd_plot},
       {"dram-replay", "replay a DRAMSim3/Ramulator trace on the DRAM model", cmd_dram_replay},
+      {"scalesim", "SCALE-Sim config + topology in, COMPUTE_REPORT.csv out (SCALE-Sim's cycles or cardsim's)", cmd_scalesim},
   };
   return kCommands;
 }
