@@ -383,6 +383,83 @@ std::vector<const Tensor*> constant_inputs(const ir::Graph& g, const ir::Node& n
   return ins;
 }
 
+// ONNX 1.12's shape inference trusts some invariants and reads out of bounds when a
+// (malformed) model breaks them, e.g. a Conv whose input rank differs from its weight's.
+// Checked here first so bad files give an Error, not a crash.
+void check_axes(const ir::Graph& g, const ir::Node& n) {
+  if (n.inputs.empty() || n.inputs[0].empty()) return;
+  const int64_t rank = int64_t(g.value(n.inputs[0]).shape.size());
+  auto check_range = [&](const std::string& what, int64_t v, int64_t r, bool inclusive_end) {
+    if (v < -r || v > (inclusive_end ? r : r - 1))
+      fail(ErrorKind::Format, "{}: {} {} is out of range for input '{}' of rank {} (expected {}..{})", describe_node(n), what, v,
+           n.inputs[0], rank, -r, inclusive_end ? r : r - 1);
+  };
+  auto it = n.attrs.find("axis");
+  if (it != n.attrs.end() && it->second.kind == ir::Attr::Kind::Int)
+    check_range("attribute 'axis'", it->second.i, rank, n.op_type == "Flatten");
+  // Unsqueeze's axes index the output, which has one more dim per axis.
+  auto axes_rank = [&](size_t count) { return n.op_type == "Unsqueeze" ? rank + int64_t(count) : rank; };
+  it = n.attrs.find("axes");
+  if (it != n.attrs.end() && it->second.kind == ir::Attr::Kind::Ints)
+    for (auto a : it->second.ints) check_range("attribute 'axes' value", a, axes_rank(it->second.ints.size()), false);
+  // Since opset 13 the axes of Squeeze/Unsqueeze/ReduceSum are an input, which inference reads.
+  static const std::map<std::string, size_t> axes_input = {{"Squeeze", 1}, {"Unsqueeze", 1}, {"ReduceSum", 1}, {"Slice", 3}};
+  auto ai = axes_input.find(n.op_type);
+  if (ai != axes_input.end() && n.inputs.size() > ai->second && g.is_constant(n.inputs[ai->second])) {
+    const Tensor& t = *g.value(n.inputs[ai->second]).constant;
+    if (dtype_is_integer(t.dtype))
+      for (auto a : t.to_int64s()) check_range("axes input value", a, axes_rank(size_t(t.numel())), false);
+  }
+  it = n.attrs.find("perm");
+  if (n.op_type == "Transpose" && it != n.attrs.end()) {
+    std::vector<int64_t> sorted = it->second.ints;
+    std::sort(sorted.begin(), sorted.end());
+    bool ok = int64_t(sorted.size()) == rank;
+    for (size_t i = 0; ok && i < sorted.size(); ++i) ok = sorted[i] == int64_t(i);
+    if (!ok) fail(ErrorKind::Format, "{}: attribute 'perm' is not a permutation of 0..{}", describe_node(n), rank - 1);
+  }
+}
+
+void check_inference_preconditions(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain.empty()) return;
+  check_axes(g, n);
+  static const std::set<std::string> conv_like = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv",
+                                                  "MaxPool", "AveragePool", "LpPool"};
+  if (!conv_like.count(n.op_type)) return;
+  const size_t data_index = 0;
+  if (n.inputs.size() <= data_index || n.inputs[data_index].empty())
+    fail(ErrorKind::Format, "{}: missing its data input", describe_node(n));
+  const size_t rank = g.value(n.inputs[data_index]).shape.size();
+  if (rank < 3)
+    fail(ErrorKind::Format, "{}: input '{}' has rank {}, expected N x C x spatial... (rank >= 3)", describe_node(n),
+         n.inputs[data_index], rank);
+  const size_t spatial = rank - 2;
+  const bool has_weight = n.op_type.find("Conv") != std::string::npos;
+  if (has_weight) {
+    const size_t w_index = n.op_type == "QLinearConv" ? 3 : 1;
+    if (n.inputs.size() <= w_index || n.inputs[w_index].empty())
+      fail(ErrorKind::Format, "{}: missing its weight input", describe_node(n));
+    const size_t w_rank = g.value(n.inputs[w_index]).shape.size();
+    if (w_rank != rank)
+      fail(ErrorKind::Format, "{}: weight '{}' has rank {} but input '{}' has rank {} (they must match)", describe_node(n),
+           n.inputs[w_index], w_rank, n.inputs[data_index], rank);
+  }
+  for (const char* a : {"kernel_shape", "strides", "dilations", "output_padding"}) {
+    if (n.has(a) && n.attr_ints(a).size() != spatial)
+      fail(ErrorKind::Format, "{}: attribute '{}' has {} values, expected {} (one per spatial dim)", describe_node(n), a,
+           n.attr_ints(a).size(), spatial);
+  }
+  if (n.has("pads") && n.attr_ints("pads").size() != 2 * spatial)
+    fail(ErrorKind::Format, "{}: attribute 'pads' has {} values, expected {}", describe_node(n), n.attr_ints("pads").size(),
+         2 * spatial);
+  if (!has_weight && !n.has("kernel_shape") && n.op_type != "LpPool")
+    fail(ErrorKind::Format, "{}: attribute 'kernel_shape' is required", describe_node(n));
+  for (const char* a : {"kernel_shape", "strides", "dilations"})
+    if (n.has(a))
+      for (auto v : n.attr_ints(a))
+        if (v <= 0) fail(ErrorKind::Format, "{}: attribute '{}' has a non-positive value {}", describe_node(n), a, v);
+}
+
 // ONNX's own shape inference for one node, given its inputs' types (and the data of small
 // constants). Returns per output the static type, or nothing; `error` gets ONNX's complaint.
 std::vector<std::optional<std::pair<DType, Shape>>> onnx_infer_node(const ir::Graph& g, const ir::Node& n, std::string* error) {
@@ -456,6 +533,10 @@ void shapes_from_reference(ir::Graph& g, const ir::Node& n, const std::string& o
   } catch (const Error& e) {
     fail(e.kind(), "{}: cannot determine the shape of its outputs (ONNX shape inference: {}; reference kernel: {})", describe_node(n),
          onnx_error.empty() ? "no result" : onnx_error, e.what());
+  } catch (const std::bad_alloc&) {
+    fail(ErrorKind::Unsupported, "{}: out of memory running it on zero inputs to learn its output shape", describe_node(n));
+  } catch (const std::exception& e) {
+    fail(ErrorKind::Internal, "{}: reference kernel failed on zero inputs: {}", describe_node(n), e.what());
   }
   for (size_t i = 0; i < n.outputs.size(); ++i) {
     if (n.outputs[i].empty()) continue;
@@ -525,6 +606,10 @@ void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
         // The reference may lack an attribute combination the backend handles: keep the node.
         if (e.kind() != ErrorKind::Unsupported) throw;
         folded = false;
+      } catch (const std::bad_alloc&) {
+        fail(ErrorKind::Unsupported, "{}: out of memory evaluating it at load time (constant output too large?)", describe_node(n));
+      } catch (const std::exception& e) {
+        fail(ErrorKind::Internal, "{}: reference kernel failed while folding constants: {}", describe_node(n), e.what());
       }
       if (folded) {
         for (size_t i = 0; i < n.outputs.size(); ++i) {
@@ -538,6 +623,16 @@ void infer_and_fold(ir::Graph& g, const LoadOptions& opt) {
         continue;
       }
     }
+    // Re-runs (after backend rewrites) keep shapes already known: fused cardsim.* ops have
+    // no ONNX schema and no reference kernel.
+    bool known = !n.outputs.empty();
+    for (const auto& o : n.outputs)
+      if (!o.empty() && (!g.values.count(o) || !all_static(g.value(o)))) known = false;
+    if (known) {
+      kept.push_back(std::move(n));
+      continue;
+    }
+    check_inference_preconditions(g, n);
     std::string onnx_error;
     auto inferred = onnx_infer_node(g, n, &onnx_error);
     bool complete = true;
@@ -589,6 +684,8 @@ ir::Graph load_parsed(onnx::ModelProto& m, const std::string& path, const std::s
     infer_and_fold(g, opt);
   } catch (const Error& e) {
     throw Error(e.kind(), path + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    fail(ErrorKind::Unsupported, "{}: out of memory while loading (shapes too large?)", path);
   }
   return g;
 }

@@ -42,8 +42,9 @@ ir::Graph load_onnx(const std::string& path, const LoadOptions& opt = {});
 ir::Graph load_onnx_bytes(const std::string& bytes, const std::string& path, const LoadOptions& opt = {});
 
 // Shape inference and constant folding on an already built graph (the loader's second half;
-// passes may call it again after rewrites). Throws Error naming the node whose output
-// shape cannot be determined.
+// passes may call it again after rewrites: outputs that already have a static shape and
+// dtype are kept, constant-input nodes are folded, Identity/dead nodes removed). Throws
+// Error naming the node whose output shape cannot be determined.
 void infer_and_fold(ir::Graph& g, const LoadOptions& opt = {});
 
 // Distinct op types of g (sorted). Error(Unsupported) naming the node, op type, domain and

@@ -259,6 +259,37 @@ TEST(Loader, StatsCountWhatHappened) {
   EXPECT_EQ(g.value("three").constant->to_doubles(), std::vector<double>{3.0});
 }
 
+TEST(Loader, InferAndFoldRerunsAfterRewrites) {
+  ModelBuilder b;
+  b.input("x", DType::F32, {1, 2, 5, 5}).output("y");
+  b.initializer("w", Tensor(DType::F32, {4, 2, 3, 3}));
+  b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.node("Relu", {"c"}, {"y"}, "relu");
+  ir::Graph g = load_onnx_bytes(b.bytes(), "rerun.onnx");
+  // A pass fuses Conv+Relu into a cardsim op no schema or kernel knows, and adds a node
+  // with constant inputs; re-running keeps the fused op's shape and folds the new node.
+  g.nodes[0].op_type = "ConvAct";
+  g.nodes[0].domain = "cardsim";
+  g.nodes[0].outputs = {"y"};
+  g.nodes.pop_back();
+  g.values.erase("c");
+  g.values["k"].name = "k";
+  g.values["k"].dtype = DType::Undefined;
+  g.values["k"].shape = {-1};
+  ir::Node neg;
+  neg.name = "neg";
+  neg.op_type = "Neg";
+  neg.inputs = {"w"};
+  neg.outputs = {"k"};
+  g.nodes.insert(g.nodes.begin(), neg);
+  g.outputs.push_back("k");
+  infer_and_fold(g);
+  ASSERT_EQ(op_types(g), std::vector<std::string>{"ConvAct"});
+  EXPECT_EQ(g.value("y").shape, (Shape{1, 4, 3, 3}));
+  ASSERT_TRUE(g.is_constant("k"));
+  EXPECT_EQ(g.value("k").shape, (Shape{4, 2, 3, 3}));
+}
+
 TEST(Loader, UnknownOpNamesNodeOpAndOpset) {
   ModelBuilder b;
   b.input("x", DType::F32, {2}).output("y");
