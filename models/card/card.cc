@@ -262,6 +262,8 @@ void QueueEngine::thread() {
       run_queue();
     } catch (const Stopped&) {
       return;
+    } catch (const sc_core::sc_unwind_exception&) {
+      throw;  // SystemC's own process kill / reset: must propagate
     } catch (const std::exception& e) {
       sh_.fault(e.what());
       return;
@@ -587,6 +589,8 @@ void HostDriver::thread() {
     sh_.stats.throughput_per_s =
         n >= 2 ? double(n - 1) / ((done[size_t(n) - 1] - done[0]) * 1e-9) : 1e9 / sh_.stats.inference_latency_ns[0];
     sh_.host_done = true;
+  } catch (const sc_core::sc_unwind_exception&) {
+    throw;
   } catch (const std::exception& e) {
     sh_.fault(e.what());
   }
@@ -722,6 +726,8 @@ RunResult run_program(const isa::Program& prog, const CardConfig& cfg_in, const 
          "run_program: the SystemC card can be elaborated once per process; use run_program_forked for further runs");
   g_elaborated = true;
   setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+  // Keep stdout clean for the CLI's reports ("Simulation stopped by user" on a fault).
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
 
   const CardConfig cfg = effective_config(cfg_in);
   dram::DramModel dram_model(cfg.dram);
