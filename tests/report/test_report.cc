@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -37,7 +38,8 @@ CardConfig hand_config() {
 // files can be re-checked with report_validate).
 json checked(const json& r, const std::string& name) {
   report::validate_report(r);
-  const auto dir = std::filesystem::temp_directory_path() / "cardsim_test_reports";
+  const char* env = std::getenv("CARDSIM_REPORT_DIR");
+  const auto dir = env ? std::filesystem::path(env) : std::filesystem::temp_directory_path() / "cardsim_test_reports";
   std::filesystem::create_directories(dir);
   report::write_report_json(r, (dir / (name + ".json")).string());
   return r;
@@ -370,4 +372,12 @@ TEST(ReportOnCard, ConvAndDmaByHand) {
   EXPECT_GE(r["layers"][1]["energy_fj"].get<uint64_t>(), uint64_t(macs * 0.5 * 1000));
   EXPECT_EQ(r["layers"][1]["bound"], "compute");
   EXPECT_GT(r["total"]["cycles"].get<uint64_t>(), 0u);
+}
+
+TEST(ReportValidation, SchemaKeywordsTheValidatorLacksAreRefused) {
+  // An unimplemented keyword must not be silently ignored (it would accept anything).
+  EXPECT_THROW(report::validate_against_schema(json("abc"), json{{"type", "string"}, {"pattern", "^x"}}), Error);
+  EXPECT_NO_THROW(report::validate_against_schema(json(3), json{{"type", "integer"}, {"minimum", 3}}));
+  EXPECT_THROW(report::validate_against_schema(json(2), json{{"type", "integer"}, {"minimum", 3}}), Error);
+  EXPECT_THROW(report::validate_against_schema(json(2.5), json{{"type", "integer"}}), Error);
 }

@@ -27,10 +27,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One scratch folder per process, removed at exit.
+struct ScratchDir {
+  fs::path path = fs::temp_directory_path() / fmt::format("cardsim_test_traces_{}", ::getpid());
+  ScratchDir() { fs::create_directories(path); }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (::getpid() == owner) fs::remove_all(path, ec);
+  }
+  pid_t owner = ::getpid();
+};
+
 fs::path temp_dir() {
-  const fs::path d = fs::temp_directory_path() / fmt::format("cardsim_test_traces_{}", ::getpid());
-  fs::create_directories(d);
-  return d;
+  static ScratchDir dir;
+  return dir.path;
 }
 
 std::string slurp(const fs::path& p) {
