@@ -405,6 +405,10 @@ double QueueEngine::memory_phase(const isa::Instr& in, double issue_ns, uint64_t
         if (i >= window) arrive = std::max(arrive, window_done_[i - window]);
         chunk[i - first].arrive_ns = arrive;
       }
+      // Let the other engines catch up once this one is a quantum ahead, so concurrent
+      // DMA channels reach the DRAM model roughly in time order (interleaved).
+      advance_to(chunk.front().arrive_ns);
+      if (qk_.need_sync()) qk_.sync();
       Txn x;
       x.kind = Txn::DramBatch;
       x.space = isa::Space::Dram;
