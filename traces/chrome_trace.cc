@@ -204,9 +204,11 @@ void ChromeTraceWriter::dependency(int from_queue, int to_queue, double signal_n
   if (from_queue == to_queue || from_queue < 0 || to_queue < 0 || !opt_.window.contains(signal_ns, wake_ns)) return;
   if (opt_.detail != Detail::Instruction) return;  // one arrow per semaphore token: instruction detail only
   const uint64_t id = next_id_++;
+  // The start binds to the enclosing slice: 1 ns before the signal, inside the signalling
+  // instruction (which ends at signal_ns). The end binds to the next slice on the woken queue.
   event(fmt::format("{{\"ph\":\"s\",\"cat\":\"sync\",\"name\":\"semaphore\",\"id\":{},\"pid\":1,\"tid\":{},\"ts\":{}}}", id,
-                    from_queue + 1, ts(signal_ns)));
-  event(fmt::format("{{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"sync\",\"name\":\"semaphore\",\"id\":{},\"pid\":1,\"tid\":{},\"ts\":{}}}",
+                    from_queue + 1, ts(std::max(0.0, signal_ns - 1))));
+  event(fmt::format("{{\"ph\":\"f\",\"cat\":\"sync\",\"name\":\"semaphore\",\"id\":{},\"pid\":1,\"tid\":{},\"ts\":{}}}",
                     id, to_queue + 1, ts(std::max(wake_ns, signal_ns))));
 }
 
