@@ -164,6 +164,7 @@ Shared::Shared(const isa::Program& p, const CardConfig& c, const RunOptions& o)
   num_queues = int(p.queues.size());
   const size_t nsem = std::max<size_t>(p.num_semaphores, 1);
   tokens.resize(nsem);
+  token_givers.resize(nsem);
   for (size_t i = 0; i < nsem; ++i) sem_events.push_back(std::make_unique<sc_core::sc_event>());
   qs.resize(size_t(num_queues));
   opcode_counts.assign(size_t(num_queues), {});
@@ -290,11 +291,18 @@ void QueueEngine::sem_take(int64_t s, int64_t count, const isa::Instr& in) {
     qk_.reset();
   }
   double t = 0;
+  std::vector<std::pair<double, int>> givers;
   for (int64_t i = 0; i < count; ++i) {
     t = std::max(t, tk.top());
     tk.pop();
+    auto& g = sh_.token_givers[size_t(s)];
+    if (sh_.obs && !g.empty()) {
+      givers.push_back(*g.begin());
+      g.erase(g.begin());
+    }
   }
   advance_to(t);
+  for (const auto& [signal_ns, from] : givers) sh_.obs->dependency(from, q_, signal_ns, now_ns());
 }
 
 void QueueEngine::sem_give(int64_t s, int64_t count, double t_ns, const isa::Instr& in) {
@@ -302,6 +310,8 @@ void QueueEngine::sem_give(int64_t s, int64_t count, double t_ns, const isa::Ins
     fail(ErrorKind::Fault, "queue {} instruction #{} {} (layer {}) names semaphore {} but the program has {}",
          isa::queue_name(q_), sh_.qs[size_t(q_)].pc, kernels::mnemonic_of(in.op), in.layer, s, sh_.tokens.size());
   for (int64_t i = 0; i < count; ++i) sh_.tokens[size_t(s)].push(t_ns);
+  if (sh_.obs)
+    for (int64_t i = 0; i < count; ++i) sh_.token_givers[size_t(s)].emplace(t_ns, q_);
   sh_.sem_events[size_t(s)]->notify(sc_core::SC_ZERO_TIME);
 }
 

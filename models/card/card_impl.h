@@ -121,6 +121,9 @@ struct Shared {
   // Semaphores: tokens stamped with the time they were signalled, so a consumer that
   // runs ahead in local time never starts before its producer finished.
   std::vector<std::priority_queue<double, std::vector<double>, std::greater<double>>> tokens;
+  // Which queue signalled each outstanding token (time -> queue), kept only when an observer
+  // is attached: the traces' flow arrows between engines.
+  std::vector<std::multimap<double, int>> token_givers;
   std::vector<std::unique_ptr<sc_core::sc_event>> sem_events;
   struct BarrierState {
     int arrived = 0;

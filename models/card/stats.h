@@ -69,7 +69,9 @@ struct RunStats {
   double simulated_ns = 0;           // whole simulation incl. model load and transfers
   double model_load_ns = 0;          // cold start: program + constants over PCIe (0 when warm)
   int inferences = 0;
-  std::vector<double> inference_latency_ns;  // input write start -> outputs read back
+  // Input write start -> outputs read back; back to back this includes waiting for the
+  // previous inference (the next input is written while the current one computes).
+  std::vector<double> inference_latency_ns;
   std::vector<double> inference_card_ns;     // doorbell -> completion, per inference
   double throughput_per_s = 0;       // steady state (N >= 2: (N-1) / (done[N-1] - done[0]))
   uint64_t macs = 0, vector_elems = 0;
