@@ -220,3 +220,53 @@ TEST(MxuConv, WeightOutsideSramFaults) {
     EXPECT_NE(std::string(e.what()).find("operand b"), std::string::npos) << e.what();
   }
 }
+
+TEST(MxuConv, FastPathWithChwInputAndTransposedAccumulator) {
+  // A stored CHW (a_s0 = H*W, a_s1 = W, a_s2 = 1), B stored [kh][kw][ci][co], ACC as
+  // [co][pixel] (d_s0 = pixels, d_s1 = 1): exercises the strided gathers and ACC rows.
+  std::mt19937 rng(5);
+  for (int iter = 0; iter < 12; ++iter) {
+    const DType ty = iter % 3 == 0 ? DType::F32 : (iter % 3 == 1 ? DType::I8 : DType::U8);
+    ConvCase c{int64_t(1 + rng() % 7), int64_t(2 + rng() % 6), int64_t(2 + rng() % 6), int64_t(1 + rng() % 21),
+               3, 3, 1, 1, 1, 1, 1, 1};
+    TestMem m(1 << 18);
+    auto in = conv_instr(c, ty, ty == DType::U8 ? DType::I8 : ty, 65536);
+    in.a_s0 = c.in_h * c.in_w;
+    in.a_s1 = c.in_w;
+    in.a_s2 = 1;
+    in.b_s3 = c.in_c * c.out_c;        // kw
+    in.b_s2 = 3 * c.in_c * c.out_c;    // kh
+    in.b_s1 = c.out_c;                 // ci
+    in.b_s0 = 1;                       // co
+    const int64_t P = c.out_h() * c.out_w();
+    in.d_s0 = P;
+    in.d_s1 = 1;
+    in.acc = iter % 2;
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (size_t i = 0; i < 65536 + 20000; i += 4) {
+      if (ty == DType::F32) {
+        float v = d(rng);
+        std::memcpy(&m.bytes[2][i], &v, 4);
+      } else {
+        for (int k = 0; k < 4; ++k) m.bytes[2][i + size_t(k)] = uint8_t(byte(rng));
+      }
+    }
+    in.a_zp = dtype_is_integer(ty) ? 3 : 0;
+    const size_t nacc = size_t(P * c.out_c);
+    std::vector<uint8_t> acc0(nacc * 4, 0);
+    for (size_t i = 0; i < nacc; ++i) {
+      float f = d(rng);
+      int32_t v = int32_t(byte(rng)) - 128;
+      if (ty == DType::F32) std::memcpy(&acc0[4 * i], &f, 4);
+      else std::memcpy(&acc0[4 * i], &v, 4);
+    }
+    std::memcpy(m.bytes[3].data(), acc0.data(), acc0.size());
+    kernels::mxu_conv(in, m.mem);
+    auto fast = m.get<uint32_t>(Space::Acc, 0, nacc);
+    std::memcpy(m.bytes[3].data(), acc0.data(), acc0.size());
+    kernels::mxu_conv_generic(in, m.mem);
+    auto gen = m.get<uint32_t>(Space::Acc, 0, nacc);
+    ASSERT_EQ(fast, gen) << "iteration " << iter << " type " << dtype_name(ty);
+  }
+}
