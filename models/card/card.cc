@@ -344,10 +344,12 @@ void QueueEngine::host_call(const isa::Instr& in) {
   const isa::HostOp& op = prog.host_ops[size_t(in.id)];
   uint64_t in_bytes = 0, out_bytes = 0, elems = 0;
   for (const auto& t : op.inputs) {
+    if (t.dtype == DType::Undefined) continue;  // an omitted optional operand
     in_bytes += uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype);
     elems += uint64_t(shape_numel(t.shape));
   }
   for (const auto& t : op.outputs) {
+    if (t.dtype == DType::Undefined) continue;
     out_bytes += uint64_t(shape_numel(t.shape)) * dtype_size(t.dtype);
     elems += uint64_t(shape_numel(t.shape));
   }

@@ -338,6 +338,14 @@ TEST(TracesOnCard, RealRunOpensInSpeedscopeAndGtkwaveAndReplays) {
   int instr = 0;
   for (const json& e : t["traceEvents"]) instr += e["ph"] == "X" && e["cat"] == "instruction";
   EXPECT_EQ(instr, 2);  // dma.copy and mxu.conv (end is not drawn)
+  // The semaphore from dma0 to mxu is one flow arrow: starts on dma0 (tid 3), ends on mxu (tid 1).
+  int flow_s = 0, flow_f = 0;
+  for (const json& e : t["traceEvents"]) {
+    flow_s += e["ph"] == "s" && e["tid"] == 3;
+    flow_f += e["ph"] == "f" && e["tid"] == 1;
+  }
+  EXPECT_EQ(flow_s, 1);
+  EXPECT_EQ(flow_f, 1);
   if (run("node --version").first == 0) {
     auto [status, out] = run("node " + std::string(CARDSIM_SOURCE_DIR) + "/tests/traces/speedscope_import.js " +
                              (dir / "card.json").string());
