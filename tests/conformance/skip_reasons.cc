@@ -47,6 +47,9 @@ const std::map<std::string, std::string>& skip_reasons(const std::string& precis
   static const std::map<std::string, std::string> fp32 = kAlways;
   static const std::map<std::string, std::string> reduced = [] {
     auto m = kAlways;
+    // Inputs 10000..10003 are closer than one ulp at 10^4 (8 in fp16, 64 in bf16): the card's
+    // rounded inputs are equal and the softmax is uniform. Not a tolerance question.
+    m["test_softmax_large_number"] = "inputs 10000..10003 differ by less than one fp16/bf16 ulp (8 / 64 at 1e4)";
     return m;
   }();
   return precision == "fp32" ? fp32 : reduced;
