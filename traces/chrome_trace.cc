@@ -160,8 +160,12 @@ void ChromeTraceWriter::dram_request(uint64_t addr, bool write, double arrive_ns
   add_counter(dram_bytes_, size_t(channel), busy_.size(), arrive_ns, done_ns, bytes / std::max(done_ns - arrive_ns, 1e-9));
   if (opt_.detail != Detail::Instruction) return;
   // Requests overlap (many in flight); the track shows merged busy intervals, never overlapping.
+  // Requests arrive out of order across queues (each runs ahead in its own local time), so
+  // a request joins the open interval when it overlaps it or leaves a gap under kMergeGapNs.
+  constexpr double kMergeGapNs = 20;
   Busy& b = busy_[size_t(channel)];
-  if (b.requests > 0 && arrive_ns <= b.end && arrive_ns >= b.start) {
+  if (b.requests > 0 && arrive_ns <= b.end + kMergeGapNs && done_ns >= b.start - kMergeGapNs) {
+    b.start = std::max(std::min(b.start, arrive_ns), b.last_end);
     b.end = std::max(b.end, done_ns);
   } else {
     flush_busy(channel);
