@@ -87,7 +87,43 @@ Emitter::Emitter(isa::Program& p, const CardConfig& cfg) : p_(p) {
   load_q_ = isa::kQueueDma0;
   store_q_ = isa::kQueueDma0 + (ch >= 2 ? 1 : 0);
   weight_q_ = isa::kQueueDma0 + (ch >= 3 ? 2 : 0);
+  // Every channel beyond loads and stores helps with the (bandwidth-bound) weight loads.
+  for (int c = 2; c < ch; ++c) weight_qs_.push_back(isa::kQueueDma0 + c);
+  if (weight_qs_.empty()) weight_qs_.push_back(weight_q_);
+  // One DMA channel streams at most max_outstanding requests: tile loads use channels 0 and
+  // 2, stores 1 and 3 when the card has them.
+  load_qs_.push_back(load_q_);
+  if (ch >= 3) load_qs_.push_back(isa::kQueueDma0 + 2);
+  store_qs_.push_back(store_q_);
+  if (ch >= 4) store_qs_.push_back(isa::kQueueDma0 + 3);
 }
+
+namespace {
+// Splits a copy into `parts` along its outermost non-unit dimension (same semantics).
+std::vector<Instr> split_copy(const Instr& in, int parts) {
+  int64_t* n[4] = {nullptr, nullptr, nullptr, nullptr};
+  Instr tmp = in;
+  n[0] = &tmp.n0, n[1] = &tmp.n1, n[2] = &tmp.n2, n[3] = &tmp.n3;
+  int dim = 3;
+  while (dim > 0 && *n[dim] <= 1) --dim;
+  int64_t ext = *n[dim];
+  if (parts <= 1 || ext < parts || in.op != Opcode::DmaCopy) return {in};
+  int64_t ds[4] = {in.d_s0, in.d_s1, in.d_s2, in.d_s3}, as[4] = {in.a_s0, in.a_s1, in.a_s2, in.a_s3};
+  size_t de = dtype_size(DType(in.d_type)), ae = dtype_size(DType(in.a_type));
+  std::vector<Instr> out;
+  for (int k = 0; k < parts; ++k) {
+    int64_t b = ext * k / parts, e = ext * (k + 1) / parts;
+    if (e <= b) continue;
+    Instr piece = in;
+    int64_t* pn[4] = {&piece.n0, &piece.n1, &piece.n2, &piece.n3};
+    *pn[dim] = e - b;
+    piece.d_addr = in.d_addr + b * ds[dim] * int64_t(de);
+    piece.a_addr = in.a_addr + b * as[dim] * int64_t(ae);
+    out.push_back(piece);
+  }
+  return out;
+}
+}  // namespace
 
 void Emitter::emit(int queue, Instr in) {
   in.layer = layer_;
@@ -115,45 +151,97 @@ void Emitter::barrier_all() {
 void Emitter::emit_pipeline(const Pipeline& pl) {
   const int mxu = isa::kQueueMxu, vpu = isa::kQueueVpu;
   if (!pl.weight_loads.empty()) {
-    for (auto& in : pl.weight_loads) emit(weight_q_, in);
-    emit(weight_q_, sem_signal(kWeightsFull));
-    emit(pl.uses_mxu ? mxu : vpu, sem_wait(kWeightsFull));
+    // Each copy split evenly over the weight queues; each queue signals its own semaphore.
+    int W = int(weight_qs_.size());
+    std::vector<bool> used(size_t(W), false);
+    for (auto& in : pl.weight_loads) {
+      auto pieces = split_copy(in, W);
+      for (size_t k = 0; k < pieces.size(); ++k) {
+        size_t q = pieces.size() == 1 ? 0 : k;
+        emit(weight_qs_[q], pieces[k]);
+        used[q] = true;
+      }
+    }
+    for (int k = 0; k < W; ++k)
+      if (used[size_t(k)]) {
+        emit(weight_qs_[size_t(k)], sem_signal(kWeightsFull + k));
+        emit(pl.uses_mxu ? mxu : vpu, sem_wait(kWeightsFull + k));
+      }
   }
+  // Loads / stores of a step are split over the load / store queue sets; queue k of a set
+  // has its own Full/Free semaphore pair so consumers know every piece is done.
+  const int NL = int(load_qs_.size()), NS = int(store_qs_.size());
+  auto in_full = [](int q) { return kInFullBase + q; };
+  auto in_free = [](int q) { return kInFreeBase + q; };
+  auto out_full = [](int q) { return kOutFullBase + q; };
+  auto out_free = [](int q) { return kOutFreeBase + q; };
+  auto spread = [](const std::vector<Instr>& ins, int n) {
+    std::vector<std::vector<Instr>> per(static_cast<size_t>(n));
+    for (auto& in : ins) {
+      auto pieces = split_copy(in, n);
+      for (size_t p = 0; p < pieces.size(); ++p) per[pieces.size() == 1 ? 0 : p].push_back(pieces[p]);
+    }
+    return per;
+  };
   size_t k = 0;
   auto emit_stores = [&](const Tile& t) {
-    emit(store_q_, sem_wait(kOutFull));
-    for (auto& in : t.stores) emit(store_q_, in);
-    emit(store_q_, sem_signal(kOutFree));
+    auto per = spread(t.stores, NS);
+    for (int q = 0; q < NS; ++q) {
+      emit(store_qs_[size_t(q)], sem_wait(out_full(q)));
+      for (auto& in : per[size_t(q)]) emit(store_qs_[size_t(q)], in);
+      emit(store_qs_[size_t(q)], sem_signal(out_free(q)));
+    }
   };
   for (size_t j = 0; j < pl.tiles.size(); ++j) {
     const Tile& t = pl.tiles[j];
     for (size_t s = 0; s < t.steps.size(); ++s, ++k) {
       const Step& st = t.steps[s];
-      if (k >= 2) emit(load_q_, sem_wait(kInFree));
-      for (auto& in : st.loads) emit(load_q_, in);
-      emit(load_q_, sem_signal(kInFull));
+      auto per = spread(st.loads, NL);
+      for (int q = 0; q < NL; ++q) {
+        if (k >= 2) emit(load_qs_[size_t(q)], sem_wait(in_free(q)));
+        for (auto& in : per[size_t(q)]) emit(load_qs_[size_t(q)], in);
+        emit(load_qs_[size_t(q)], sem_signal(in_full(q)));
+      }
       if (pl.uses_mxu) {
         if (s == 0 && j >= 2) emit(mxu, sem_wait(kAccFree));
-        emit(mxu, sem_wait(kInFull));
+        for (int q = 0; q < NL; ++q) emit(mxu, sem_wait(in_full(q)));
         for (auto& in : st.mxu) emit(mxu, in);
-        emit(mxu, sem_signal(kInFree));
+        for (int q = 0; q < NL; ++q) emit(mxu, sem_signal(in_free(q)));
       }
     }
-    if (pl.uses_mxu) emit(mxu, sem_signal(kAccFull));
-    emit(vpu, sem_wait(pl.uses_mxu ? kAccFull : kInFull));
-    if (j >= 2) emit(vpu, sem_wait(kOutFree));
+    if (pl.uses_mxu) {
+      emit(mxu, sem_signal(kAccFull));
+      emit(vpu, sem_wait(kAccFull));
+    } else {
+      for (int q = 0; q < NL; ++q) emit(vpu, sem_wait(in_full(q)));
+    }
+    if (j >= 2)
+      for (int q = 0; q < NS; ++q) emit(vpu, sem_wait(out_free(q)));
     for (auto& in : t.vpu) emit(vpu, in);
-    emit(vpu, sem_signal(pl.uses_mxu ? kAccFree : kInFree));
-    emit(vpu, sem_signal(kOutFull));
+    if (pl.uses_mxu) emit(vpu, sem_signal(kAccFree));
+    else
+      for (int q = 0; q < NL; ++q) emit(vpu, sem_signal(in_free(q)));
+    for (int q = 0; q < NS; ++q) emit(vpu, sem_signal(out_full(q)));
     // Stores of the previous tile after this tile's loads: with a single DMA queue this
     // order keeps loads ahead of stores without deadlock.
     if (j >= 1) emit_stores(pl.tiles[j - 1]);
   }
   if (!pl.tiles.empty()) emit_stores(pl.tiles.back());
   int J = int(pl.tiles.size()), K = int(k);
-  if (std::min(K, 2) > 0) emit(load_q_, sem_wait(kInFree, std::min(K, 2)));
+  if (std::min(K, 2) > 0)
+    for (int q = 0; q < NL; ++q) emit(load_qs_[size_t(q)], sem_wait(in_free(q), std::min(K, 2)));
   if (pl.uses_mxu && std::min(J, 2) > 0) emit(mxu, sem_wait(kAccFree, std::min(J, 2)));
-  if (std::min(J, 2) > 0) emit(vpu, sem_wait(kOutFree, std::min(J, 2)));
+  if (std::min(J, 2) > 0)
+    for (int q = 0; q < NS; ++q) emit(vpu, sem_wait(out_free(q), std::min(J, 2)));
+}
+
+void Emitter::emit_spread(const std::vector<Instr>& ins) {
+  std::vector<int> all;
+  for (int q = isa::kQueueDma0; q < num_queues(); ++q) all.push_back(q);
+  for (auto& in : ins) {
+    auto pieces = split_copy(in, int(all.size()));
+    for (size_t p = 0; p < pieces.size(); ++p) emit(all[pieces.size() == 1 ? 0 : p], pieces[p]);
+  }
 }
 
 void Emitter::finish() {

@@ -45,7 +45,10 @@ isa::Instr sem_wait(int sem, int count = 1);
 isa::Instr sem_signal(int sem, int count = 1);
 
 // Semaphores of the tile pipeline (0 = none). All are back to zero at every layer end.
-enum Sem : int { kInFull = 1, kInFree, kAccFull, kAccFree, kOutFull, kOutFree, kWeightsFull };
+// kWeightsFull + k is signalled by the k-th weight queue; the Base ones + k belong to the
+// k-th queue of the load / store sets.
+enum Sem : int { kAccFull = 3, kAccFree = 4, kWeightsFull = 7, kInFullBase = 24, kInFreeBase = 28,
+                 kOutFullBase = 32, kOutFreeBase = 36 };
 
 // A step loads one set of operands into input slot (global step index % 2) and, for matrix
 // layers, runs the matrix-unit instructions that consume it.
@@ -76,6 +79,9 @@ class Emitter {
   // Every queue meets at a new barrier (between layers that depend on each other).
   void barrier_all();
   void emit_pipeline(const Pipeline& pl);
+  // Independent DMA instructions (no order among them) split over every DMA queue; the
+  // layer's closing barrier waits for all.
+  void emit_spread(const std::vector<isa::Instr>& ins);
   // Finishes the program: irq + end on every queue; merges single sem.wait/sem.signal into
   // the neighbouring instruction's wait/signal fields.
   void finish();
@@ -83,6 +89,8 @@ class Emitter {
  private:
   isa::Program& p_;
   int load_q_, store_q_, weight_q_;
+  std::vector<int> weight_qs_;  // DMA queues sharing the per-layer weight load
+  std::vector<int> load_qs_, store_qs_;  // DMA queues sharing each step's loads / stores
   int layer_ = 0;
   uint32_t barrier_id_ = 0;
 };
