@@ -87,7 +87,13 @@ std::map<std::string, Range> calibrate(const ir::Graph& g, const std::string& di
     if (warning) *warning = "warning: int8 without --calibrate: calibrating on seeded random inputs in [-1, 1]; accuracy will suffer";
     std::mt19937 rng(1234);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
-    for (int s = 0; s < 2; ++s) {
+    // Small networks get several samples (ranges closer to the input distribution); big
+    // ones one, since the reference interpreter dominates their compile time.
+    int64_t weights = 0;
+    for (auto& [n, v] : g.values)
+      if (v.constant) weights += v.constant->numel();
+    int nsamples = weights < 1000000 ? 8 : 1;
+    for (int s = 0; s < nsamples; ++s) {
       std::map<std::string, Tensor> env;
       for (auto& name : g.inputs) {
         const ir::Value& v = g.value(name);
