@@ -9,6 +9,8 @@
 
 #include "compiler/backend/compile.h"
 #include "compiler/backend/int_reference.h"
+#include "compiler/frontend/onnx_loader.h"
+#include "compiler/frontend/tensor_io.h"
 #include "compiler/reference/ops.h"
 #include "core/error.h"
 #include "isa/loadable.h"
@@ -450,5 +452,31 @@ TEST(CompilerNumerics, QdqModelKeepsItsScales) {
       auto iref = backend::int8_reference(b.g, o, in);
       EXPECT_EQ(got[0].data, iref[0].data);
     }
+  }
+}
+
+// ONNX backend node tests (libonnx-testdata) through the frontend, the compiler and the
+// executor, against the expected outputs shipped with each test.
+TEST(CompilerOnnxNodeTests, CardLoweredOperators) {
+  const std::string root = "/usr/share/libonnx-testdata/data/node/";
+  if (!std::filesystem::exists(root)) GTEST_SKIP() << "libonnx-testdata not installed";
+  for (std::string t : {"test_add_bcast", "test_averagepool_2d_pads", "test_batchnorm_epsilon", "test_concat_3d_axis_1",
+                        "test_conv_with_strides_padding", "test_gather_0", "test_gemm_all_attributes", "test_gemm_transposeB",
+                        "test_hardswish", "test_leakyrelu", "test_matmul_4d", "test_maxpool_2d_ceil",
+                        "test_maxpool_2d_pads", "test_reduce_mean_keepdims_example", "test_relu", "test_sigmoid",
+                        "test_softmax_axis_1", "test_split_equal_parts_1d", "test_transpose_all_permutations_2"}) {
+    SCOPED_TRACE(t);
+    ir::Graph g = load_onnx(root + t + "/model.onnx", {});
+    auto ins = read_test_data_dir(root + t + "/test_data_set_0", "input_");
+    auto outs = read_test_data_dir(root + t + "/test_data_set_0", "output_");
+    backend::CompileOptions o;
+    o.precision = "fp32";
+    isa::Program p = backend::compile(g, preset("default"), o);
+    check_sync(p);
+    std::vector<Tensor> in;
+    for (auto& [n, x] : ins) in.push_back(x);
+    auto got = kernels::run_functional(p, in);
+    ASSERT_EQ(got.size(), outs.size());
+    for (size_t k = 0; k < outs.size(); ++k) expect_close(got[k], outs[k].second, 1e-4, 1e-5, t);
   }
 }
