@@ -476,6 +476,7 @@ int main(int argc, char** argv) {
       else if (a == "--timeout") opt.timeout_s = std::stoi(value());
       else if (a == "--verbose" || a == "-v") opt.verbose = true;
       else if (a == "--list") opt.list = true;
+      else if (a == "--help" || a == "-h") return usage(), 0;
       else return usage();
     } catch (const std::exception&) {
       return usage();
