@@ -150,23 +150,47 @@ void Emitter::barrier_all() {
 // semaphore is zero again when the layer's barrier is reached.
 void Emitter::emit_pipeline(const Pipeline& pl) {
   const int mxu = isa::kQueueMxu, vpu = isa::kQueueVpu;
-  if (!pl.weight_loads.empty()) {
-    // Each copy split evenly over the weight queues; each queue signals its own semaphore.
+  // Weight groups: group 0 = per-layer parameters + first weight chunk, then one per chunk.
+  // Each group is split over the weight queues; queue k signals kWeightsFull + k once per
+  // group and the consumer waits for every queue that got a piece.
+  std::vector<std::vector<Instr>> groups;
+  std::vector<size_t> group_tile;
+  if (!pl.weight_loads.empty() || !pl.chunk_weights.empty()) {
+    groups.push_back(pl.weight_loads);
+    group_tile.push_back(0);
+  }
+  for (size_t c = 0; c < pl.chunk_weights.size(); ++c) {
+    if (c == 0 && pl.chunk_weights[0].first == 0) {
+      for (auto& in : pl.chunk_weights[0].second) groups[0].push_back(in);
+      continue;
+    }
+    groups.push_back(pl.chunk_weights[c].second);
+    group_tile.push_back(pl.chunk_weights[c].first);
+  }
+  std::vector<std::vector<bool>> group_used(groups.size());
+  auto emit_group = [&](size_t gi) {
     int W = int(weight_qs_.size());
-    std::vector<bool> used(size_t(W), false);
-    for (auto& in : pl.weight_loads) {
+    group_used[gi].assign(size_t(W), false);
+    for (auto& in : groups[gi]) {
       auto pieces = split_copy(in, W);
       for (size_t k = 0; k < pieces.size(); ++k) {
         size_t q = pieces.size() == 1 ? 0 : k;
         emit(weight_qs_[q], pieces[k]);
-        used[q] = true;
+        group_used[gi][q] = true;
       }
     }
     for (int k = 0; k < W; ++k)
-      if (used[size_t(k)]) {
-        emit(weight_qs_[size_t(k)], sem_signal(kWeightsFull + k));
-        emit(pl.uses_mxu ? mxu : vpu, sem_wait(kWeightsFull + k));
-      }
+      if (group_used[gi][size_t(k)]) emit(weight_qs_[size_t(k)], sem_signal(kWeightsFull + k));
+  };
+  auto wait_group = [&](size_t gi, int queue) {
+    for (size_t k = 0; k < group_used[gi].size(); ++k)
+      if (group_used[gi][k]) emit(queue, sem_wait(kWeightsFull + int(k)));
+  };
+  size_t next_group = 0;
+  if (!groups.empty()) {
+    emit_group(0);
+    next_group = 1;
+    if (!pl.uses_mxu) wait_group(0, vpu);
   }
   // Loads / stores of a step are split over the load / store queue sets; queue k of a set
   // has its own Full/Free semaphore pair so consumers know every piece is done.
@@ -204,10 +228,18 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
       }
       if (pl.uses_mxu) {
         if (s == 0 && j >= 2) emit(mxu, sem_wait(kAccFree));
+        if (s == 0)
+          for (size_t gi = 0; gi < groups.size(); ++gi)
+            if (group_tile[gi] == j && !group_used[gi].empty()) wait_group(gi, mxu);
         for (int q = 0; q < NL; ++q) emit(mxu, sem_wait(in_full(q)));
         for (auto& in : st.mxu) emit(mxu, in);
         for (int q = 0; q < NL; ++q) emit(mxu, sem_signal(in_free(q)));
       }
+    }
+    // Prefetch the next weight chunk once this tile's loads are queued.
+    if (next_group < groups.size() && group_tile[next_group - 1] <= j) {
+      emit_group(next_group);
+      ++next_group;
     }
     if (pl.uses_mxu) {
       emit(mxu, sem_signal(kAccFull));

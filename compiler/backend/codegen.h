@@ -63,6 +63,9 @@ struct Tile {
 };
 struct Pipeline {
   std::vector<isa::Instr> weight_loads;  // once per layer, before the first step
+  // Resident weights loaded chunk by chunk: (index of the first tile using them, copies);
+  // chunk c+1 is prefetched while chunk c computes.
+  std::vector<std::pair<size_t, std::vector<isa::Instr>>> chunk_weights;
   std::vector<Tile> tiles;
   bool uses_mxu = false;
 };

@@ -282,6 +282,10 @@ double Compiler::dram_bytes_per_cycle() const {
   if (pos != std::string::npos) mts = std::atof(d.speed_grade.c_str() + pos + 1);
   if (mts <= 0) mts = 3200;
   double bytes_per_ns = d.channels * (d.bus_width_bits / 8.0) * mts / 1000.0;
+  // A DMA channel keeps max_outstanding requests in flight over a ~100 ns round trip; a
+  // layer streams on about two channels at a time.
+  double per_channel = cfg_.dma.max_outstanding * double(cfg_.dma.request_bytes) / 100.0;
+  bytes_per_ns = std::min(bytes_per_ns, 2 * per_channel);
   return std::max(1.0, bytes_per_ns / cfg_.clock_ghz);
 }
 
@@ -470,7 +474,9 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           double overhead = double(N * nco * nrow * nci) * (2 * cfg_.dma.setup_cycles + 20);
           // Overlapped steady state + per-descriptor overhead. (Adding the un-overlapped
           // first/last step made resnet50 slower on the card model: more, smaller tiles.)
-          double cost = std::max(comp, dram) + overhead;
+          // The first weight chunk is not hidden under compute.
+          double first_w = resident ? double(w_total) / double(nco) / bpc : 0;
+          double cost = std::max(comp, dram) + first_w + overhead;
           if (cost < best.cost) best = {cc, rr, kc, bool(resident), cost, in_b, w_b, comp};
         }
       }
@@ -531,15 +537,6 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
       at.s = {1, 0, 0, 0};
       pipe.weight_loads.push_back(dma_copy(dt, at, {2 * Cout, 1, 1, 1}));
     }
-    if (resident) {
-      Operand dw_ = sram_op(a_wres, wt), aw = dram_op(Storage{w_const, wt, 0, 0, wv.shape});
-      aw.s = {1, 0, 0, 0};
-      int64_t total = Cout * per;
-      // One descriptor per output channel keeps every extent inside 24 bits.
-      dw_.s = {1, per, 0, 0}, aw.s = {1, per, 0, 0};
-      pipe.weight_loads.push_back(dma_copy(dw_, aw, {per, Cout, 1, 1}));
-      (void)total;
-    }
   }
   ls.w_bytes = resident ? w_total : 0;
   size_t k = 0, j = 0;
@@ -547,6 +544,12 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   for (int64_t c0 = 0; c0 < Cout; c0 += cc) {
     int64_t cn = std::min(cc, Cout - c0);
     int64_t g0 = c0 / Cout_g;
+    if (resident) {  // this chunk's weights, prefetched while the previous chunk computes
+      Operand dw_ = sram_op(a_wres + uint64_t(c0 * per) * ew, wt, {1, per, 0, 0});
+      Operand aw = dram_op(Storage{w_const, wt, 0, 0, wv.shape}, c0 * per);
+      aw.s = {1, per, 0, 0};
+      pipe.chunk_weights.push_back({pipe.tiles.size(), {dma_copy(dw_, aw, {per, cn, 1, 1})}});
+    }
     for (int64_t b = 0; b < N; ++b) {
       for (int64_t oh0 = 0; oh0 < OH; oh0 += rr, ++j) {
         int64_t rn = std::min(rr, OH - oh0);
