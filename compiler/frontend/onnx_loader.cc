@@ -178,6 +178,14 @@ Shape input_shape(const onnx::ValueInfoProto& vi, const LoadOptions& opt, const 
   return s;
 }
 
+// 1-D tensors from lists that may be empty (Tensor::from_* memcpy from a null pointer then).
+Tensor int64_vector(const std::vector<int64_t>& v) {
+  return v.empty() ? Tensor(DType::I64, {0}) : Tensor::from_int64s({int64_t(v.size())}, v);
+}
+Tensor float_vector(const std::vector<float>& v) {
+  return v.empty() ? Tensor(DType::F32, {0}) : Tensor::from_floats({int64_t(v.size())}, v);
+}
+
 // Tensor of a Constant node (value, value_float(s), value_int(s), value_string(s)).
 Tensor constant_node_value(const ir::Node& n) {
   if (n.attrs.size() != 1)
@@ -185,9 +193,9 @@ Tensor constant_node_value(const ir::Node& n) {
   const auto& [name, a] = *n.attrs.begin();
   if (name == "value") return a.t;
   if (name == "value_float") return Tensor::from_floats({}, {a.f});
-  if (name == "value_floats") return Tensor::from_floats({int64_t(a.floats.size())}, a.floats);
+  if (name == "value_floats") return float_vector(a.floats);
   if (name == "value_int") return Tensor::from_int64s({}, {a.i});
-  if (name == "value_ints") return Tensor::from_int64s({int64_t(a.ints.size())}, a.ints);
+  if (name == "value_ints") return int64_vector(a.ints);
   if (name == "value_string" || name == "value_strings") {
     Tensor t(DType::String, name == "value_string" ? Shape{} : Shape{int64_t(a.strings.size())});
     if (name == "value_string") t.strings = {a.s};
@@ -343,7 +351,7 @@ std::optional<Tensor> fold_shape_op(const ir::Graph& g, const ir::Node& n) {
   int64_t start = clamp(n.attr_i("start", 0)), end = clamp(n.attr_i("end", rank));
   std::vector<int64_t> dims;
   for (int64_t i = start; i < end; ++i) dims.push_back(in.shape[size_t(i)]);
-  return Tensor::from_int64s({int64_t(dims.size())}, dims);
+  return int64_vector(dims);
 }
 
 bool is_quantized_weight(const ir::Graph& g, const ir::Node& n) {
