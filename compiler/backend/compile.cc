@@ -941,6 +941,8 @@ bool Compiler::lower_elementwise(const Layer& L, LayerStats& ls) {
   const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
   int64_t budget = int64_t(slot / (4 * uint64_t(arity)));
   if (budget < 1) fail(ErrorKind::Capacity, "layer '{}': SRAM too small for one element per operand", n.name);
+  // At least ~4 tiles so loads, compute and stores overlap.
+  budget = std::min<int64_t>(budget, std::max<int64_t>(4096, ceil_div(it.n[0] * it.n[1] * it.n[2] * it.n[3], 4)));
   Dims t{1, 1, 1, 1};
   {
     int64_t left = budget;
@@ -1023,7 +1025,7 @@ bool Compiler::lower_pool(const Layer& L, LayerStats& ls) {
   if (avg && n.attr_i("count_include_pad", 0) && (pb != pads[2] || pr != pads[3])) return false;
   const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
   int64_t cp = std::min<int64_t>(planes, int64_t(slot / (4 * uint64_t(std::max(H * W, OH * OW)))));
-  cp = std::min<int64_t>(cp, 65535 * 256);
+  cp = std::min<int64_t>({cp, 65535 * 256, std::max<int64_t>(1, ceil_div(planes, 4))});
   if (cp < 1)
     fail(ErrorKind::Capacity, "layer '{}' ({}): one {}x{} plane needs {} bytes of SRAM per buffer, the card has {}", n.name,
          n.op_type, H, W, uint64_t(H * W) * 4, slot);
@@ -1082,7 +1084,7 @@ bool Compiler::lower_rows(const Layer& L, LayerStats& ls) {
   if (len >= (1 << 24) || len < 1) return false;
   const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
   int64_t rp = int64_t((slot - 64) / (4 * uint64_t(len + 1)));
-  rp = std::min<int64_t>({rp, rows, (1 << 24) - 1});
+  rp = std::min<int64_t>({rp, rows, (1 << 24) - 1, std::max<int64_t>(1, ceil_div(rows, 4))});
   if (rp < 1)
     fail(ErrorKind::Capacity, "layer '{}' ({}): one row of {} elements needs {} bytes of SRAM per buffer, the card has {}",
          n.name, n.op_type, len, uint64_t(len + 1) * 4, slot);
