@@ -3,8 +3,10 @@
 BN folded by torch) for the frontend tests.
 
 usage: export_resnet18.py OUT_DIR
-writes OUT_DIR/resnet18.onnx (static 1x3x224x224 input) and OUT_DIR/resnet18_dynamic.onnx
-(batch dim exported as the symbolic 'batch'). Skips files that already exist.
+writes OUT_DIR/resnet18.onnx (static 1x3x224x224 input), OUT_DIR/resnet18_dynamic.onnx
+(batch dim exported as the symbolic 'batch') and OUT_DIR/external/resnet18.onnx with every
+weight in OUT_DIR/external/weights.bin (ONNX external data, written by the onnx package).
+Skips files that already exist.
 """
 import os
 import sys
@@ -31,6 +33,22 @@ def main():
                           do_constant_folding=True, dynamic_axes=dynamic,
                           training=torch.onnx.TrainingMode.EVAL)
         os.replace(tmp, path)
+
+    external_dir = os.path.join(out_dir, "external")
+    if not os.path.exists(external_dir):
+        # onnx appends to the weights file, so build the folder aside and rename it into place.
+        import onnx
+        import shutil
+        tmp_dir = "%s.tmp%d" % (external_dir, os.getpid())
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        os.makedirs(tmp_dir)
+        model_proto = onnx.load(os.path.join(out_dir, "resnet18.onnx"))
+        onnx.save_model(model_proto, os.path.join(tmp_dir, "resnet18.onnx"), save_as_external_data=True,
+                        all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+        try:
+            os.rename(tmp_dir, external_dir)
+        except OSError:  # another test process finished first
+            shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

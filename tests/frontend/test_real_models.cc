@@ -58,6 +58,33 @@ TEST(Resnet18, LoadsStaticAndFolded) {
   EXPECT_NEAR(double(params), 11.69e6, 0.01e6);
 }
 
+TEST(Resnet18, ExternalDataGivesTheSameWeights) {
+  std::string inline_path = exported("resnet18.onnx"), external_path = exported("external/resnet18.onnx");
+  ASSERT_TRUE(std::filesystem::exists(external_path)) << external_path;
+  EXPECT_LT(std::filesystem::file_size(external_path), 100000u);  // weights really are outside
+  ir::Graph a = load_onnx(inline_path), b = load_onnx(external_path);
+  ASSERT_EQ(a.nodes.size(), b.nodes.size());
+  size_t constants = 0;
+  for (const auto& [name, v] : a.values) {
+    if (!v.constant) continue;
+    ++constants;
+    ASSERT_TRUE(b.is_constant(name)) << name;
+    EXPECT_EQ(b.value(name).constant->data, v.constant->data) << name;
+  }
+  EXPECT_GE(constants, 40u);
+  // A missing weights file names itself.
+  std::string copy_dir = std::string(FRONTEND_TEST_DATA_DIR) + "/external_missing";
+  std::filesystem::create_directories(copy_dir);
+  std::filesystem::copy_file(external_path, copy_dir + "/resnet18.onnx", std::filesystem::copy_options::overwrite_existing);
+  try {
+    load_onnx(copy_dir + "/resnet18.onnx");
+    FAIL() << "loaded without weights.bin";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Io);
+    EXPECT_NE(std::string(e.what()).find("weights.bin"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Resnet18, DynamicBatchNeedsBatchOption) {
   std::string path = exported("resnet18_dynamic.onnx");
   ASSERT_TRUE(std::filesystem::exists(path)) << path;
