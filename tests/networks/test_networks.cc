@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "compiler/backend/compile.h"
+#include "compiler/backend/int_reference.h"
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/frontend/tensor_io.h"
 #include "compiler/intref/intref.h"
@@ -359,6 +360,13 @@ TEST(IntegerReference, NodeModelsTiledAndUntiledAgreeBitForBit) {
     io.calibrate_dir = calib;
     auto r = intref::run_int8(g, in, io);
     ASSERT_EQ(a.size(), r.size()) << name;
+    // The backend's own untiled reference (written separately by the compiler's author).
+    backend::CompileOptions co;
+    co.precision = "int8";
+    co.calibrate_dir = calib;
+    auto rb = backend::int8_reference(g, co, in);
+    ASSERT_EQ(rb.size(), r.size()) << name;
+    for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(rb[i].data, r[i].data) << name << ": the two integer references disagree";
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i].data, b[i].data) << name << ": output " << i << " changes with the tiling";
       size_t differ = 0, first = 0;
