@@ -8,6 +8,7 @@
 #include "sim/cli/common.h"
 #include "sim/config/config.h"
 #include "sim/report/report.h"
+#include "traces/traces.h"
 
 namespace cardsim::cli {
 
@@ -20,6 +21,7 @@ int cmd_run(const Args& args) {
   int inferences = 1;
   uint64_t seed = 1;
   bool warm = false, quiet = false;
+  std::string trace_path, trace_window, trace_detail, vcd_path, dram_trace_path, dram_trace_format;
   CompileRequest req;
   opts.add_options()
       ("model", po::value(&model)->required(), "ONNX network (compiled on the fly) or .cbin")
@@ -33,7 +35,13 @@ int cmd_run(const Args& args) {
       ("warm", po::bool_switch(&warm), "weights already resident in card DRAM (no model load over PCIe)")
       ("report", po::value(&report_path), "write the JSON report here")
       ("csv", po::value(&csv_path), "write the per-layer table as CSV here")
-      ("quiet,q", po::bool_switch(&quiet), "no terminal summary");
+      ("quiet,q", po::bool_switch(&quiet), "no terminal summary (and no progress bar)")
+      ("trace", po::value(&trace_path), "write a Chrome trace-event / Perfetto JSON trace here")
+      ("trace-detail", po::value(&trace_detail)->default_value("layer"), "layer | instruction")
+      ("trace-window", po::value(&trace_window), "trace only START:END (ns, us, ms, s, or c = cycles; an end may be empty)")
+      ("vcd", po::value(&vcd_path), "write engine busy / bandwidth waveforms (VCD, GTKWave) here")
+      ("dram-trace", po::value(&dram_trace_path), "write the DRAM request stream here")
+      ("dram-trace-format", po::value(&dram_trace_format)->default_value("dramsim3"), "dramsim3 | ramulator");
   add_compile_options(opts, req, "int8");
   po::positional_options_description pos;
   pos.add("model", 1);
@@ -56,7 +64,19 @@ int cmd_run(const Args& args) {
   CardConfig cfg = load_config(resolve_config_path(config), sets);
   isa::Program prog = load_or_compile(model, cfg, req);
   std::vector<Tensor> in = inputs.empty() ? random_inputs(prog, seed) : load_inputs(inputs, prog);
+  traces::TraceOptions topt;
+  traces::fill_from(topt, prog, cfg);
+  topt.chrome_path = trace_path;
+  topt.detail = traces::parse_trace_detail(trace_detail);
+  if (!trace_window.empty()) topt.window = traces::parse_trace_window(trace_window, cfg.clock_ghz);
+  topt.vcd_path = vcd_path;
+  topt.dram_trace_path = dram_trace_path;
+  topt.dram_trace_format = dram_trace_format;
+  topt.progress = !quiet;  // make_observers adds the bar only when stderr is a terminal
+  auto observers = traces::make_observers(topt);
+  if (!observers->empty()) ro.observer = observers.get();
   card::RunResult res = card::run_program(prog, cfg, in, ro);
+  observers->finish();
 
   report::Context ctx{&prog, &cfg, &res, model, mode, inferences, warm};
   nlohmann::json rep = report::build_report(ctx);

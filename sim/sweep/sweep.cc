@@ -458,10 +458,12 @@ int run_local(const Spec& spec, const std::vector<Point>& all_points, const Runn
   std::vector<std::vector<std::string>> compile_cmds;
   std::vector<std::string> compile_logs, compile_keys;
   std::map<std::string, std::string> key_error;
+  std::map<std::string, std::string> digest_of;  // model path -> content digest (hashed once)
   for (auto& p : todo) {
     std::string model = model_for(spec, p, opt);
+    if (!digest_of.count(model)) digest_of[model] = file_digest(model);
     CardConfig cfg = load_config(resolve_config_path(spec.base), setting_args(p));
-    std::string key = hex64(fnv1a(file_digest(model) + p.precision + compiler_relevant(cfg.effective).dump()));
+    std::string key = hex64(fnv1a(digest_of[model] + p.precision + compiler_relevant(cfg.effective).dump()));
     std::string cbin = (fs::path(opt.out_dir) / "cache" / (key + ".cbin")).string();
     cbin_of[p.id] = cbin;
     if (fs::exists(cbin) || std::find(compile_keys.begin(), compile_keys.end(), key) != compile_keys.end()) continue;
