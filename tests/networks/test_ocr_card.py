@@ -17,7 +17,7 @@ from onnx import numpy_helper, TensorProto  # noqa: E402
 
 CARDSIM = WORK = None
 LINES = ["cardsim 2026", "Hello World"]
-SLOW_LINES = ["SystemC TLM-2.0", "resnet50 int8", "Matrix unit 128x128", "The quick brown fox jumps over the lazy dog"]
+SLOW_LINES = ["SystemC TLM-2.0", "resnet50 int8", "Matrix unit 128x128", "0123456789"]  # each fits width 480
 
 
 def run(cmd):
