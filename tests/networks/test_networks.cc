@@ -386,3 +386,27 @@ TEST(IntegerReference, NodeModelsTiledAndUntiledAgreeBitForBit) {
 }
 
 }  // namespace
+
+namespace {
+
+// The QDQ export of the same CNN (tools/digits.py: int8 weights and activation scales chosen
+// by the exporter) keeps its own scales on the card; onnxruntime runs the same QDQ graph.
+TEST(DigitsCnn, QdqModelAgreesWithOnnxruntime) {
+  const Digits& d = digits();
+  ir::Graph g = load_onnx((d.dir / "eval" / "digits_qdq_b360.onnx").string());
+  Tensor ort = read_tensor_pb((d.dir / "heldout" / "qdq" / "output_0.pb").string());
+  isa::Program p = compile_for(g, default_card(), "int8");
+  auto got = floats(kernels::run_functional(p, {d.images}).at(0));
+  auto want = floats(ort);
+  ASSERT_EQ(got.size(), want.size());
+  size_t differ = 0;
+  for (size_t i = 0; i < got.size() / 10; ++i) differ += argmax(&got[i * 10], 10) != argmax(&want[i * 10], 10);
+  double a_card = accuracy(got, d.labels), a_ort = accuracy(want, d.labels);
+  std::cout << fmt::format("[digits] QDQ int8 on the card: accuracy {:.2f} % (onnxruntime {:.2f} %), argmax differs on {} of {}, "
+                           "max|diff| {:.3g} (logit max {:.3g})\n",
+                           a_card, a_ort, differ, got.size() / 10, max_abs_diff(got, want), max_abs(want));
+  EXPECT_LE(std::fabs(a_card - a_ort), 1.0);
+  EXPECT_LE(differ, 2u);  // rounding ties between float and integer requantization may flip a near-tie
+}
+
+}  // namespace
