@@ -506,7 +506,10 @@ void QueueEngine::run_queue() {
     if (in.signal != 0) sem_give(in.signal, 1, t1, in);
     if (in.op != isa::Opcode::End && in.op != isa::Opcode::Nop && in.layer < 65536) {
       LayerStats& ls = sh_.layer(uint32_t(in.layer));
-      if (!sync_op && in.op != isa::Opcode::SemSignal && in.op != isa::Opcode::Irq) {
+      // A host.call is the layer's work for host-placed layers (it is a sync op only for
+      // the stall accounting above), so it counts in the layer's span.
+      const bool does_layer_work = !sync_op || in.op == isa::Opcode::HostCall;
+      if (does_layer_work && in.op != isa::Opcode::SemSignal && in.op != isa::Opcode::Irq) {
         if (ls.first_start_ns < 0 || t0 < ls.first_start_ns) ls.first_start_ns = t0;
         ls.last_end_ns = std::max(ls.last_end_ns, t1);
       }

@@ -397,4 +397,9 @@ TEST(CardTiming, HostCallCostsPcieRoundTripsAndHostCompute) {
   EXPECT_EQ(r.stats.pcie.d2h.payload_bytes, 4u << 20);
   EXPECT_EQ(r.stats.pcie.h2d.payload_bytes, 4u << 20);
   EXPECT_EQ(r.stats.engines[2].sync_stall_cycles, r.stats.total_cycles);
+  // The host-placed layer's span covers the call (PCIe both ways + host compute), not 0.
+  ASSERT_GE(r.stats.layers.size(), 1u);
+  const auto& layer = r.stats.layers[0];
+  ASSERT_GE(layer.first_start_ns, 0.0);
+  EXPECT_GT(layer.last_end_ns - layer.first_start_ns, compute_ns);
 }
