@@ -166,4 +166,41 @@ TEST(RunFunctional, HostCallRunsTheReferenceKernel) {
   p.queues[2][0].id = 3;
   EXPECT_THROW(kernels::run_functional(p, {Tensor::from_floats({1, 3}, {0.0f, 1.0f, 2.0f})}), Error);
 }
+// An operand with dtype Undefined is an omitted optional input (ISA.md, host.call): the
+// reference kernel must get nullptr for it. Clip(x, <no min>, max=1.5) clamps only above.
+TEST(RunFunctional, HostCallOmittedOptionalInputIsNull) {
+  isa::Program p;
+  p.queues.resize(3);
+  isa::Instr call;
+  call.op = Opcode::HostCall;
+  call.id = 0;
+  p.queues[0] = {end_instr()};
+  p.queues[1] = {end_instr()};
+  p.queues[2] = {call, end_instr()};
+  ir::Node node;
+  node.name = "clip0";
+  node.op_type = "Clip";
+  node.inputs = {"x", "", "max"};
+  node.outputs = {"y"};
+  isa::HostOp op;
+  op.op_type = "Clip";
+  op.node = serialize_node(node);
+  op.inputs.push_back({DType::F32, {4}, 0});
+  op.inputs.push_back({DType::Undefined, {}, 0});
+  op.inputs.push_back({DType::F32, {}, 32});
+  op.outputs.push_back({DType::F32, {4}, 64});
+  p.host_ops.push_back(op);
+  p.inputs.push_back({"x", DType::F32, {4}, 0, 0.0f, 0});
+  p.inputs.push_back({"max", DType::F32, {}, 32, 0.0f, 0});
+  p.outputs.push_back({"y", DType::F32, {4}, 64, 0.0f, 0});
+  p.dram_bytes = 128;
+  Tensor max_value = Tensor::from_floats({}, {1.5f});
+  auto out = kernels::run_functional(p, {Tensor::from_floats({4}, {-7.0f, 0.25f, 1.5f, 9.0f}), max_value});
+  ASSERT_EQ(out.size(), 1u);
+  const float* y = out[0].ptr<float>();
+  EXPECT_EQ(y[0], -7.0f);  // no lower bound
+  EXPECT_EQ(y[1], 0.25f);
+  EXPECT_EQ(y[2], 1.5f);
+  EXPECT_EQ(y[3], 1.5f);
+}
 #endif
