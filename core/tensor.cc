@@ -30,7 +30,7 @@ std::vector<double> Tensor::to_doubles() const {
 std::vector<int64_t> Tensor::to_int64s() const {
   std::vector<int64_t> r(static_cast<size_t>(numel()));
   if (dtype == DType::I64) {
-    std::memcpy(r.data(), data.data(), r.size() * 8);
+    if (!r.empty()) std::memcpy(r.data(), data.data(), r.size() * 8);
   } else {
     for (size_t i = 0; i < r.size(); ++i) r[i] = int64_t(get(i));
   }
@@ -40,14 +40,14 @@ std::vector<int64_t> Tensor::to_int64s() const {
 Tensor Tensor::from_floats(const Shape& s, const std::vector<float>& v) {
   Tensor t(DType::F32, s);
   if (int64_t(v.size()) != t.numel()) fail(ErrorKind::Internal, "from_floats: {} values for shape {}", v.size(), shape_str(s));
-  std::memcpy(t.data.data(), v.data(), v.size() * 4);
+  if (!v.empty()) std::memcpy(t.data.data(), v.data(), v.size() * 4);
   return t;
 }
 
 Tensor Tensor::from_int64s(const Shape& s, const std::vector<int64_t>& v) {
   Tensor t(DType::I64, s);
   if (int64_t(v.size()) != t.numel()) fail(ErrorKind::Internal, "from_int64s: {} values for shape {}", v.size(), shape_str(s));
-  std::memcpy(t.data.data(), v.data(), v.size() * 8);
+  if (!v.empty()) std::memcpy(t.data.data(), v.data(), v.size() * 8);
   return t;
 }
 
