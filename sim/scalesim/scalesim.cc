@@ -359,6 +359,7 @@ CardsimResult run_on_card(const Layer& l, const CardConfig& cfg) {
       if (e.name != "mxu") continue;
       r.mxu_busy_cycles = e.busy_cycles;
       r.mxu_mem_stall_cycles = e.mem_stall_cycles;
+      r.mxu_sync_stall_cycles = e.sync_stall_cycles;
       auto it = e.opcode_counts.find("mxu.conv");
       r.mxu_instructions = it == e.opcode_counts.end() ? e.instructions : it->second;
     }
@@ -394,9 +395,10 @@ std::string explain_difference(const Layer& l, const CompatResult& compat, const
                                 card.mxu_instructions, signed_num(tiling)));
   const double rest = double(card.total_cycles) - double(card.mxu_busy_cycles);
   if (rest != 0)
-    parts.push_back(fmt::format("DMA/DRAM: first load and last store not hidden, matrix unit waits {} cycles on memory "
-                                "({} DRAM bytes), requant/sync: {}",
-                                card.mxu_mem_stall_cycles, card.dram_bytes, signed_num(rest)));
+    parts.push_back(fmt::format("DMA/DRAM ({} bytes): the matrix unit waits {} cycles for operand tiles (first load, "
+                                "DMA slower than the array) and {} on SRAM/accumulator ports, then the last store and "
+                                "requant drain: {}",
+                                card.dram_bytes, card.mxu_sync_stall_cycles, card.mxu_mem_stall_cycles, signed_num(rest)));
   if (card.bank_conflicts) parts.push_back(fmt::format("{} SRAM/accumulator bank conflicts (included above)", card.bank_conflicts));
   if (edge_padding_h(l) || edge_padding_w(l))
     parts.push_back(fmt::format("padding: SCALE-Sim's ceil counts a partial window at the far edge, cardsim pads it "

@@ -68,6 +68,7 @@ struct CardsimResult {
   uint64_t mxu_busy_cycles = 0;        // matrix-unit busy cycles (sum over its instructions)
   uint64_t mxu_instructions = 0;       // mxu.conv tiles the compiler emitted
   uint64_t mxu_mem_stall_cycles = 0;   // matrix unit waiting for memory
+  uint64_t mxu_sync_stall_cycles = 0;  // matrix unit waiting for its operands' DMA (semaphores)
   uint64_t dram_bytes = 0;
   uint64_t bank_conflicts = 0;         // SRAM + accumulator
   uint64_t whole_layer_cycles = 0;     // cardsim's fold formula on the untiled layer
