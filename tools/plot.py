@@ -4,6 +4,7 @@
   plot.py REPORT.json -o DIR   -> DIR/layers.{png,svg} (per-layer cycles, coloured by bound),
                                   DIR/roofline.{png,svg} (every layer on the card's roofline),
                                   DIR/energy.{png,svg} (energy by component)
+  plot.py TRACE.json -o DIR    -> DIR/trace.{png,svg} (timeline of a --trace file, a row per track)
   plot.py RESULTS.csv -o DIR   -> DIR/pareto.{png,svg} (scatter, Pareto front highlighted),
                                   DIR/trend-<axis>.{png,svg} (each metric against each swept axis)
 """
@@ -43,7 +44,7 @@ def plot_report(report, out_dir):
     ax.bar(range(len(layers)), cycles, color=[BOUND_COLOURS.get(b, "#999999") for b in bounds], width=0.85)
     ax.set_xlabel("layer")
     ax.set_ylabel("cycles")
-    ax.set_title(f"Per-layer cycles — {report.get('model', '')} on {report.get('config', {}).get('name', '')}")
+    ax.set_title(f"Per-layer cycles — {os.path.basename(os.path.dirname(report.get('model', '')))} on {report.get('config', {}).get('name', '')}")
     if len(layers) <= 60:
         ax.set_xticks(range(len(layers)))
         ax.set_xticklabels(names, rotation=90, fontsize=6)
@@ -52,8 +53,8 @@ def plot_report(report, out_dir):
     save(fig, out_dir, "layers")
 
     total = report.get("total", {})
-    peak_ops = 2 * float(total.get("peak_tops", 0)) * 1e12 / 2  # peak_tops counts 2 ops per MAC
-    peak_bw = sum(ch.get("peak_gbps", 0) for ch in report.get("bandwidth", {}).get("dram_channels", [])) * 1e9
+    peak_ops = float(total.get("peak_tops", 0)) * 1e12  # 2 ops per MAC, like the achieved figures below
+    peak_bw = float(report.get("bandwidth", {}).get("dram", {}).get("peak_gbps", 0)) * 1e9
     if not peak_bw:
         peak_bw = float(total.get("dram_peak_gbps", 0)) * 1e9
     clock_hz = float(report.get("config", {}).get("clock_ghz", 1.0)) * 1e9
@@ -87,11 +88,46 @@ def plot_report(report, out_dir):
 
     comp = report.get("energy", {}).get("by_component", {})
     fig, ax = plt.subplots(figsize=(7, 4))
+    comp = {k: (v.get("energy_j", 0) if isinstance(v, dict) else v) for k, v in comp.items()}
     items = sorted(((k, v) for k, v in comp.items() if v > 0), key=lambda kv: -kv[1])
     ax.barh([k for k, _ in items][::-1], [v * 1e3 for _, v in items][::-1], color="#4C72B0")
     ax.set_xlabel("energy (mJ)")
     ax.set_title(f"Energy by component — total {report.get('total', {}).get('energy_j', 0) * 1e3:.3f} mJ")
     save(fig, out_dir, "energy")
+
+
+def plot_trace(trace, out_dir, max_us=None):
+    """Timeline of a cardsim Chrome/Perfetto trace: one row per track (engine queue, PCIe
+    direction, DRAM channel), a bar per span coloured by opcode or layer, as a viewer shows it."""
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    names, procs = {}, {}
+    for e in events:
+        if e.get("ph") == "M" and e.get("name") == "thread_name":
+            names[(e["pid"], e["tid"])] = e["args"]["name"]
+        if e.get("ph") == "M" and e.get("name") == "process_name":
+            procs[e["pid"]] = e["args"]["name"]
+    spans = [e for e in events if e.get("ph") == "X"]
+    if not spans:
+        sys.exit("plot.py: the trace has no spans")
+    tracks = sorted({(e["pid"], e["tid"]) for e in spans})
+    row = {t: i for i, t in enumerate(tracks)}
+    keys = sorted({e["name"] for e in spans})
+    colour = {k: f"C{i % 10}" for i, k in enumerate(keys)}
+    t0 = min(e["ts"] for e in spans)
+    fig, ax = plt.subplots(figsize=(12, 0.45 * len(tracks) + 1.5))
+    for k in keys:
+        sel = [e for e in spans if e["name"] == k and (max_us is None or e["ts"] - t0 <= max_us)]
+        for e in sel:
+            ax.broken_barh([(e["ts"] - t0, max(e.get("dur", 0), 1e-3))], (row[(e["pid"], e["tid"])] - 0.4, 0.8),
+                           color=colour[k], linewidth=0)
+    ax.set_yticks(range(len(tracks)))
+    ax.set_yticklabels([f"{procs.get(p, p)}/{names.get((p, t), t)}" for p, t in tracks], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (us)")
+    ax.set_title("Trace timeline (one row per track)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colour[k]) for k in keys[:12]]
+    ax.legend(handles, keys[:12], fontsize=7, loc="upper right", ncol=2)
+    save(fig, out_dir, "trace")
 
 
 def as_float(s):
@@ -164,7 +200,11 @@ def main():
     os.makedirs(a.output, exist_ok=True)
     if a.input.endswith(".json"):
         with open(a.input) as f:
-            plot_report(json.load(f), a.output)
+            doc = json.load(f)
+        if isinstance(doc, list) or "traceEvents" in doc:
+            plot_trace(doc, a.output)
+        else:
+            plot_report(doc, a.output)
     elif a.input.endswith(".csv"):
         with open(a.input, newline="") as f:
             reader = csv.DictReader(f)
