@@ -1026,40 +1026,64 @@ bool Compiler::lower_pool(const Layer& L, LayerStats& ls) {
   const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
   int64_t cp = std::min<int64_t>(planes, int64_t(slot / (4 * uint64_t(std::max(H * W, OH * OW)))));
   cp = std::min<int64_t>({cp, 65535 * 256, std::max<int64_t>(1, ceil_div(planes, 4))});
-  if (cp < 1)
-    fail(ErrorKind::Capacity, "layer '{}' ({}): one {}x{} plane needs {} bytes of SRAM per buffer, the card has {}", n.name,
-         n.op_type, H, W, uint64_t(H * W) * 4, slot);
   uint64_t slot_in[2] = {0, slot}, slot_out[2] = {2 * slot, 3 * slot};
   use_sram(4 * slot, n.name);
-  Pipeline pl;
-  size_t j = 0;
-  for (int64_t p0 = 0; p0 < planes; p0 += cp, ++j) {
-    int64_t pn = std::min(cp, planes - p0);
+  // One pool instruction over rows [ih0, ih0 + ih_n) of planes [p0, p0 + pn), giving output
+  // rows [r0, r0 + rn): the window offsets are re-based onto the loaded rows, so the top/bottom
+  // padding left is exactly the real padding those rows touch.
+  auto pool_tile = [&](size_t j, int64_t p0, int64_t pn, int64_t r0, int64_t rn, int64_t ih0, int64_t ih_n) {
     Tile t;
     Step s;
-    Operand a = dram_op(X, p0 * H * W);
+    Operand a = dram_op(X, p0 * H * W + ih0 * W);
     a.s = {1, 0, 0, 0};
-    s.loads.push_back(dma_copy(sram_op(slot_in[j % 2], DType::F32), a, {pn * H * W, 1, 1, 1}));
+    s.loads.push_back(dma_copy(sram_op(slot_in[j % 2], DType::F32), a, {pn * ih_n * W, 1, 1, 1}));
     Instr in;
     in.op = Opcode::VpuPool;
     in.fn = int64_t(avg ? Fn::AvgPool : Fn::MaxPool);
     in.dtype = int64_t(DType::F32);
-    set_a(in, sram_op(slot_in[j % 2], DType::F32, {1, W, H * W, 0}));
-    set_d(in, sram_op(slot_out[j % 2], DType::F32, {1, OW, OH * OW, 0}));
-    set_n(in, {OW, OH, pn, 1});
-    in.in_h = H, in.in_w = W, in.k_h = k[0], in.k_w = k[1], in.st_h = strides[0], in.st_w = strides[1];
-    in.dl_h = dil[0], in.dl_w = dil[1], in.pad_t = pads[0], in.pad_l = pads[1], in.pad_b = pb, in.pad_r = pr;
+    const int64_t pad_t = std::max<int64_t>(pads[0] - r0 * strides[0], 0);
+    const int64_t pad_b = std::max<int64_t>((rn - 1) * strides[0] - pad_t + (k[0] - 1) * dil[0] + 1 - ih_n, 0);
+    set_a(in, sram_op(slot_in[j % 2], DType::F32, {1, W, ih_n * W, 0}));
+    set_d(in, sram_op(slot_out[j % 2], DType::F32, {1, OW, rn * OW, 0}));
+    set_n(in, {OW, rn, pn, 1});
+    in.in_h = ih_n, in.in_w = W, in.k_h = k[0], in.k_w = k[1], in.st_h = strides[0], in.st_w = strides[1];
+    in.dl_h = dil[0], in.dl_w = dil[1], in.pad_t = pad_t, in.pad_l = pads[1], in.pad_b = pad_b, in.pad_r = pr;
     in.beta = avg && n.attr_i("count_include_pad", 0) ? 1.f : 0.f;
     t.vpu.push_back(in);
-    Operand sd = dram_op(Y, p0 * OH * OW);
+    Operand sd = dram_op(Y, p0 * OH * OW + r0 * OW);
     sd.s = {1, 0, 0, 0};
-    t.stores.push_back(dma_copy(sd, sram_op(slot_out[j % 2], DType::F32), {pn * OH * OW, 1, 1, 1}));
+    t.stores.push_back(dma_copy(sd, sram_op(slot_out[j % 2], DType::F32), {pn * rn * OW, 1, 1, 1}));
     t.steps.push_back(std::move(s));
-    pl.tiles.push_back(std::move(t));
+    return t;
+  };
+  Pipeline pl;
+  size_t j = 0;
+  if (cp >= 1) {
+    for (int64_t p0 = 0; p0 < planes; p0 += cp, ++j)
+      pl.tiles.push_back(pool_tile(j, p0, std::min(cp, planes - p0), 0, OH, 0, H));
+    ls.tiling = fmt::format("{} tiles of {} planes", j, cp);
+  } else {
+    // A plane larger than a slot: tiles of output rows, one plane at a time.
+    auto in_rows = [&](int64_t rn) { return (rn - 1) * strides[0] + (k[0] - 1) * dil[0] + 1; };
+    int64_t rows = 0;
+    while (rows < OH && uint64_t(std::min(in_rows(rows + 1), H) * W) * 4 <= slot && uint64_t((rows + 1) * OW) * 4 <= slot)
+      ++rows;
+    if (rows < 1)
+      fail(ErrorKind::Capacity, "layer '{}' ({}): one output row needs {} input rows of {} elements ({} bytes) per SRAM buffer, the card has {}",
+           n.name, n.op_type, in_rows(1), W, uint64_t(in_rows(1) * W) * 4, slot);
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t r0 = 0; r0 < OH; r0 += rows, ++j) {
+        const int64_t rn = std::min(rows, OH - r0);
+        const int64_t first = r0 * strides[0] - pads[0];
+        const int64_t ih0 = std::clamp<int64_t>(first, 0, H);
+        const int64_t ih1 = std::clamp<int64_t>(first + in_rows(rn), 0, H);
+        pl.tiles.push_back(pool_tile(j, p, 1, r0, rn, ih0, ih1 - ih0));
+      }
+    ls.tiling = fmt::format("{} tiles of up to {} output rows of one {}x{} plane (plane larger than a quarter of SRAM)", j,
+                            rows, H, W);
   }
   ls.in_bytes = X.bytes(), ls.out_bytes = Y.bytes();
   ls.compute_cycles = double(shape_numel(Y.shape) * k[0] * k[1]) / cfg_.vector.lanes;
-  ls.tiling = fmt::format("{} tiles of {} planes", j, cp);
   em_.emit_pipeline(pl);
   return true;
 }

@@ -342,6 +342,41 @@ TEST(CompilerNumerics, TiledConvWithLargerImage) {
   expect_close(got[0], want[0], 1e-4, 1e-5, "conv_net(20)");
 }
 
+// Pooling planes larger than a quarter of SRAM are tiled by output rows (one plane at a
+// time, windows re-based onto the loaded rows; top/bottom padding only where it is real).
+TEST(CompilerNumerics, PoolingPlaneLargerThanSramSlotIsRowTiled) {
+  struct Case {
+    std::string op;
+    std::map<std::string, ir::Attr> attrs;
+    Shape out;
+  };
+  // 2 x 3 planes of 37 x 29 f32 = 4292 bytes each; the 8 KiB card has 2 KiB slots.
+  const std::vector<Case> cases{
+      {"MaxPool", {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}}, {2, 3, 19, 15}},
+      {"MaxPool", {{"kernel_shape", ints({3, 2})}, {"strides", ints({2, 2})}, {"ceil_mode", i(1)}}, {2, 3, 18, 15}},
+      {"AveragePool", {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}}, {2, 3, 37, 29}},
+      {"AveragePool",
+       {{"kernel_shape", ints({5, 3})}, {"strides", ints({3, 1})}, {"pads", ints({2, 1, 2, 1})}, {"count_include_pad", i(1)}},
+       {2, 3, 13, 29}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.op + " -> " + shape_str(c.out));
+    GraphBuilder b;
+    auto x = b.input("x", {2, 3, 37, 29});
+    b.output(b.node(c.op, {x}, c.out, c.attrs));
+    b.g.name = "pool_net";
+    backend::CompileOptions o;
+    o.precision = "fp32";
+    std::string explain;
+    isa::Program p = backend::compile(b.g, tiny_sram(preset("default"), 8 << 10, 4 << 10), o, &explain);
+    EXPECT_NE(explain.find("output rows of one 37x29 plane"), std::string::npos) << explain;
+    auto in = inputs_for(b.g, 5);
+    auto got = kernels::run_functional(p, in);
+    auto want = reference(b.g, in);
+    expect_close(got[0], want[0], 1e-6, 1e-6, c.op);
+  }
+}
+
 TEST(CompilerNumerics, Int8CloseToFloatAndIndependentOfTiling) {
   for (auto& [name, make] : networks()) {
     SCOPED_TRACE(name);
