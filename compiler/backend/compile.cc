@@ -29,6 +29,21 @@ using Kind = Layer::Kind;
 
 namespace {
 
+// --explain figures: bytes in B/KiB/MiB, counts with k/M/G, so a layer line reads at a glance.
+std::string human_bytes(double b) {
+  if (b < 1024) return fmt::format("{:.0f} B", b);
+  if (b < 1024.0 * 1024) return fmt::format("{:.1f} KiB", b / 1024);
+  if (b < 1024.0 * 1024 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
+  return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
+}
+std::string human_count(double n) {
+  if (n < 1e3) return fmt::format("{:.0f}", n);
+  if (n < 1e6) return fmt::format("{:.1f} k", n / 1e3);
+  if (n < 1e9) return fmt::format("{:.1f} M", n / 1e6);
+  return fmt::format("{:.2f} G", n / 1e9);
+}
+
+
 // Where a value lives in card DRAM and how it is encoded.
 struct Storage {
   uint64_t addr = 0;
@@ -1435,7 +1450,8 @@ void Compiler::lower(const Layer& L) {
     extend_life(y.addr, last_use(n.outputs[0]));
     ls.tiling = "alias of the input buffer (no data moved)";
     P_.layers.push_back(info);
-    if (want_explain_) explain_ += fmt::format("[{}] {} {}: {}\n", P_.layers.size() - 1, info.name, info.op, ls.tiling);
+    if (want_explain_)
+      explain_ += fmt::format("[{:3}] {}  ({}, alias)\n      tiling: {}\n", P_.layers.size() - 1, info.name, info.op, ls.tiling);
     return;
   }
   bool done = false;
@@ -1482,16 +1498,20 @@ void Compiler::lower(const Layer& L) {
     double pcie_bytes_per_cycle = (info.placement == "host") ? 25.0 / cfg_.clock_ghz : 0;
     std::string bound;
     if (info.placement == "host") {
-      bound = fmt::format("PCIe ({:.0f} cycles for {} bytes both ways)",
-                          double(ls.in_bytes + ls.out_bytes) / pcie_bytes_per_cycle, ls.in_bytes + ls.out_bytes);
+      bound = fmt::format("PCIe, ~{} cycles for {} both ways (+ host compute)",
+                          human_count(double(ls.in_bytes + ls.out_bytes) / pcie_bytes_per_cycle),
+                          human_bytes(double(ls.in_bytes + ls.out_bytes)));
     } else {
       double dram = ls.dram_cycles > 0 ? ls.dram_cycles : double(ls.in_bytes + ls.w_bytes + ls.out_bytes) / dram_bytes_per_cycle();
-      bound = ls.compute_cycles >= dram ? fmt::format("compute (~{:.0f} cycles vs DRAM ~{:.0f})", ls.compute_cycles, dram)
-                                        : fmt::format("DRAM (~{:.0f} cycles vs compute ~{:.0f})", dram, ls.compute_cycles);
+      bound = ls.compute_cycles >= dram
+                  ? fmt::format("compute, ~{} cycles (DRAM ~{})", human_count(ls.compute_cycles), human_count(dram))
+                  : fmt::format("DRAM, ~{} cycles (compute ~{})", human_count(dram), human_count(ls.compute_cycles));
     }
-    explain_ += fmt::format("[{}] {} {} on {}: {}; bytes in {} weights {} out {}; MACs {}; bound: {}\n",
-                            P_.layers.size() - 1, info.name, info.op, info.placement, ls.tiling, ls.in_bytes, ls.w_bytes,
-                            ls.out_bytes, info.macs, bound);
+    explain_ += fmt::format("[{:3}] {}  ({}, {})\n      tiling: {}\n      moved:  in {}, weights {}, out {}; {} MACs\n"
+                            "      bound:  {}\n",
+                            P_.layers.size() - 1, info.name, info.op, info.placement, ls.tiling,
+                            human_bytes(double(ls.in_bytes)), human_bytes(double(ls.w_bytes)),
+                            human_bytes(double(ls.out_bytes)), human_count(double(info.macs)), bound);
   }
 }
 
@@ -1547,6 +1567,9 @@ isa::Program Compiler::run(std::string* explain) {
     copy_flat(store_[name], b);
     em_.barrier_all();
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
+    if (want_explain_)
+      explain_ += fmt::format("[{:3}] input:{}  ({}, card)\n      tiling: flat DMA copy f32 -> {}, {}\n", P_.layers.size() - 1,
+                              name, P_.layers.back().op, dtype_name(act_), human_bytes(double(b.bytes())));
   }
   for (size_t li = 0; li < layers_.size(); ++li) {
     cur_layer_ = int(li);
@@ -1563,6 +1586,10 @@ isa::Program Compiler::run(std::string* explain) {
     if (dma_types.count(s.dtype) && dma_types.count(b.dtype)) {
       copy_flat(b, s);
       P_.layers.push_back({"output:" + name, s.dtype == b.dtype ? "CopyOutput" : "ConvertOutput", 0, "card"});
+      if (want_explain_)
+        explain_ += fmt::format("[{:3}] output:{}  ({}, card)\n      tiling: flat DMA copy {} -> {}, {}\n",
+                                P_.layers.size() - 1, name, P_.layers.back().op, dtype_name(s.dtype), dtype_name(b.dtype),
+                                human_bytes(double(b.bytes())));
     } else {  // e.g. an i64 constant output: the host copies it
       isa::HostOp h;
       ir::Node id;
@@ -1580,6 +1607,9 @@ isa::Program Compiler::run(std::string* explain) {
       P_.host_ops.push_back(std::move(h));
       em_.emit(em_.load_queue(), call);
       P_.layers.push_back({"output:" + name, "CopyOutput", 0, "host"});
+      if (want_explain_)
+        explain_ += fmt::format("[{:3}] output:{}  (CopyOutput, host)\n      tiling: host copy {} -> {}, {}\n",
+                                P_.layers.size() - 1, name, dtype_name(s.dtype), dtype_name(b.dtype), human_bytes(double(b.bytes())));
     }
     em_.barrier_all();
   }
@@ -1629,8 +1659,13 @@ isa::Program Compiler::run(std::string* explain) {
     size_t n = 0, host = 0;
     for (auto& q : P_.queues) n += q.size();
     for (auto& l : P_.layers) host += l.placement == "host";
-    *explain = fmt::format("{}: {} layers ({} on the host), {} instructions, {} constant bytes, DRAM footprint {} bytes, SRAM peak {}, ACC peak {}\n",
-                           g_.name, P_.layers.size(), host, n, P_.constants.size(), P_.dram_bytes, sram_peak_, acc_peak_) +
+    *explain = fmt::format("{} on {} ({}): {} layers ({} on the host), {} instructions; constants {}, DRAM footprint {}, "
+                           "SRAM peak {} of {}, ACC peak {} of {}\n"
+                           "per layer: tiling and loop order (outermost first), bytes moved to/from DRAM, expected bound\n",
+                           g_.name, cfg_.name, opt_.precision, P_.layers.size(), host, n, human_bytes(double(P_.constants.size())),
+                           human_bytes(double(P_.dram_bytes)), human_bytes(double(sram_peak_)),
+                           human_bytes(double(cfg_.sram.size_bytes)), human_bytes(double(acc_peak_)),
+                           human_bytes(double(cfg_.accumulator.size_bytes))) +
                explain_;
   }
   return std::move(P_);
