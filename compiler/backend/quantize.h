@@ -22,7 +22,9 @@ struct Range {
 };
 
 // Runs the reference interpreter over the calibration samples (input_N.pb in `dir`, or
-// test_data_set_*/ folders inside it) and returns min/max of every float value. With an
+// test_data_set_*/ folders inside it) and returns the range of every float value: min/max,
+// or, in graphs with attention (a Softmax node), the mean over samples of each sample's
+// MSE-optimal clipped range (graph inputs and outputs always keep min/max). With an
 // empty dir, uses seeded random inputs in [-1, 1] (8 for networks under 1M weights, else 1) (and writes a warning to *warning).
 std::map<std::string, Range> calibrate(const ir::Graph& g, const std::string& dir, std::string* warning);
 
