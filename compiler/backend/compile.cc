@@ -684,9 +684,11 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   if (bshape[bshape.size() - 2] != K || Y.shape.back() != Nn || Y.shape[Y.shape.size() - 2] != M) return false;
   Shape yb(Y.shape.begin(), Y.shape.end() - 2), ab(X.shape.begin(), X.shape.end() - 2), bb(bshape.begin(), bshape.end() - 2);
   if (ab.size() > yb.size() || bb.size() > yb.size()) return false;
-  if (weight && ab == yb) {  // x[..., M, K] @ W[K, N]: all leading dims are rows of one GEMM
+  // Batched weights [..., K, N] with more than one slice: one [K,N] slice per batch, streamed.
+  const bool batched_w = weight && shape_numel(bb) > 1;
+  if (weight && !batched_w && ab == yb) {  // x[..., M, K] @ W[K, N]: all leading dims are rows of one GEMM
     M *= shape_numel(yb);
-    yb.clear(), ab.clear();
+    yb.clear(), ab.clear(), bb.clear();
   }
   if (M >= (1 << 24)) return false;
   int64_t batches = shape_numel(yb);
@@ -709,17 +711,17 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   std::vector<float> wscale(size_t(Nn), 1.f);
   uint64_t w_const = 0;
   if (weight) {
-    Tensor wq(wt, {K, Nn});
+    Tensor wq(wt, bshape);
     if (int8_) {
       QuantWeights qw = quantize_weights(*g_.value(L.weight).constant, true);
       wq = std::move(qw.q);
       wscale = std::move(qw.scale);
     } else {
       Tensor wf = g_.value(L.weight).constant->cast(DType::F32);
-      for (int64_t i = 0; i < K * Nn; ++i) wq.set(size_t(i), wf.ptr<float>()[i]);
+      for (int64_t i = 0; i < wf.numel(); ++i) wq.set(size_t(i), wf.ptr<float>()[i]);
     }
     w_const = add_constant("mmW:" + n.name, wq);
-    Bst = Storage{w_const, wt, 0, 0, {K, Nn}};
+    Bst = Storage{w_const, wt, 0, 0, bshape};
   } else {
     Bst = st(n.inputs[1]);
   }
@@ -757,7 +759,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
   struct Choice { int64_t nc = 0, mc = 0, kc = 0; bool resident = false; double cost = INFINITY, comp = 0; } best;
-  for (int resident = weight ? 1 : 0; resident >= 0; --resident) {
+  for (int resident = weight && !batched_w ? 1 : 0; resident >= 0; --resident) {
     if (resident && w_total + params_bytes > sram / 2) continue;
     for (int64_t nc : candidates(std::min<int64_t>(Nn, 65535), C)) {
       for (int64_t mc : candidates(M)) {

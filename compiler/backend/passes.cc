@@ -295,10 +295,11 @@ std::vector<Layer> run_passes(ir::Graph& g) {
     } else if (float_io && op == "MatMul" && g.value(n.inputs[0]).shape.size() >= 2 &&
                g.value(n.inputs[1]).shape.size() >= 2) {
       L.kind = Kind::MatMul;
-      L.b_is_weight = g.is_constant(n.inputs[1]) && g.value(n.inputs[1]).shape.size() == 2;
+      // A constant B of any rank >= 2 is a weight ([K,N], or batched [..., K, N] broadcast like numpy).
+      L.b_is_weight = g.is_constant(n.inputs[1]);
       if (L.b_is_weight) {
         L.weight = n.inputs[1];
-        channels = size_t(g.value(n.inputs[1]).shape[1]);
+        channels = size_t(g.value(n.inputs[1]).shape.back());
       }
       conv_like = true;
     } else if (Activation a; float_io && activation_of(g, n, a)) {

@@ -225,7 +225,7 @@ QuantWeights quantize_weights(const Tensor& w0, bool per_column) {
   QuantWeights r{Tensor(DType::I8, w.shape), {}};
   const float* p = w.ptr<float>();
   int8_t* q = r.q.ptr<int8_t>();
-  int64_t C = per_column ? w.shape[1] : w.shape[0];
+  int64_t C = w.shape.empty() ? 1 : per_column ? w.shape.back() : w.shape[0];
   int64_t per = w.numel() / std::max<int64_t>(C, 1);
   auto at = [&](int64_t c, int64_t k) { return per_column ? k * C + c : c * per + k; };
   r.scale.assign(size_t(C), 1.f);

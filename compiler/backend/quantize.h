@@ -35,7 +35,8 @@ struct QParams {
 QParams activation_qparams(Range r);
 
 // Symmetric per-channel int8 weights: channels along dim 0 (conv [Cout,...]) or, with
-// per_column, along dim 1 of a [K,N] matrix. scale[c] = max|w_c| / 127 (1 for all-zero).
+// per_column, along the last dim of a [K,N] matrix or a batched [..., K, N] one (one scale
+// per output column, shared by every batch slice). scale[c] = max|w_c| / 127 (1 for all-zero).
 struct QuantWeights {
   Tensor q;  // int8, same shape
   std::vector<float> scale;

@@ -384,7 +384,7 @@ class Interpreter {
     std::vector<int32_t> Ms(static_cast<size_t>(Nn)), Ss(static_cast<size_t>(Nn)), bias(static_cast<size_t>(Nn));
     if (weight) {
       Tensor wf = g_.value(L.weight).constant->cast(DType::F32);
-      quantize_weights(wf.ptr<float>(), Nn, K, false, wscale, wq);
+      quantize_weights(wf.ptr<float>(), Nn, wf.numel() / std::max<int64_t>(Nn, 1), false, wscale, wq);  // batched B: columns span every slice
       bdata = wq.data();
       for (int64_t c = 0; c < Nn; ++c) {
         backend::quantize_multiplier(double(X.scale) * wscale[size_t(c)] / e.q.scale, Ms[size_t(c)], Ss[size_t(c)]);
