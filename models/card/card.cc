@@ -784,6 +784,3 @@ RunResult run_program(const isa::Program& prog, const CardConfig& cfg_in, const 
 
 }  // namespace cardsim::card
 
-// libsystemc's main() refers to sc_main; cardsim drives the kernel from its own main (CLI,
-// tests), so a weak definition satisfies the link without claiming the entry point.
-extern "C" __attribute__((weak)) int sc_main(int, char**) { return 0; }
