@@ -84,7 +84,7 @@ void ProgramMemory::load_inputs(const isa::Program& prog, const std::vector<Tens
     fail(ErrorKind::Usage, "the program has {} inputs but {} tensors were given", prog.inputs.size(), inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     Tensor t = to_binding(inputs[i], prog.inputs[i], i);
-    std::memcpy(bytes[1].data() + prog.inputs[i].dram_addr, t.data.data(), t.data.size());
+    if (!t.data.empty()) std::memcpy(bytes[1].data() + prog.inputs[i].dram_addr, t.data.data(), t.data.size());
   }
 }
 
@@ -92,7 +92,7 @@ std::vector<Tensor> ProgramMemory::read_outputs(const isa::Program& prog) const 
   std::vector<Tensor> out;
   for (const auto& b : prog.outputs) {
     Tensor t(b.dtype, b.shape);
-    std::memcpy(t.data.data(), bytes[1].data() + b.dram_addr, t.data.size());
+    if (!t.data.empty()) std::memcpy(t.data.data(), bytes[1].data() + b.dram_addr, t.data.size());
     out.push_back(std::move(t));
   }
   return out;
