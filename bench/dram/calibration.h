@@ -10,15 +10,8 @@ namespace cardsim::dram::calibration {
 
 // DDR4-3200 x8 DIMM: 1 channel, 2 ranks, 4x4 banks, 64-bit bus, 8 KiB rows, 16 GiB.
 inline DramConfig ddr4_3200(const std::string& mapping) {
-  DramConfig c;
-  c.standard = "DDR4";
-  c.speed_grade = "DDR4_3200";
-  c.channels = 1;
+  DramConfig c = typical_config("DDR4", "DDR4_3200");  // x8 DIMM rank geometry, 64-bit bus
   c.ranks = 2;
-  c.bank_groups = 4;
-  c.banks_per_group = 4;
-  c.bus_width_bits = 64;
-  c.row_bytes = 8192;
   c.capacity_bytes = 16ull << 30;
   c.address_mapping = mapping;
   c.controller_latency_ns = 0.0;

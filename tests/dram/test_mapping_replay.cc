@@ -11,15 +11,8 @@ using namespace cardsim::dram;
 
 namespace {
 DramConfig ddr4_2rank(const std::string& mapping) {
-  DramConfig c;
-  c.standard = "DDR4";
-  c.speed_grade = "DDR4_3200";
-  c.channels = 1;
+  DramConfig c = typical_config("DDR4", "DDR4_3200");
   c.ranks = 2;
-  c.bank_groups = 4;
-  c.banks_per_group = 4;
-  c.bus_width_bits = 64;
-  c.row_bytes = 8192;
   c.capacity_bytes = 16ull << 30;
   c.address_mapping = mapping;
   return c;

@@ -14,16 +14,7 @@ namespace {
 constexpr double kTck = 0.625;
 
 DramConfig one_rank(const std::string& mapping = "RoRaBaCoBgCh") {
-  DramConfig c;
-  c.standard = "DDR4";
-  c.speed_grade = "DDR4_3200";
-  c.channels = 1;
-  c.ranks = 1;
-  c.bank_groups = 4;
-  c.banks_per_group = 4;
-  c.bus_width_bits = 64;
-  c.row_bytes = 8192;
-  c.capacity_bytes = 8ull << 30;
+  DramConfig c = typical_config("DDR4", "DDR4_3200");  // 1 rank, 4x4 banks, 8 KiB rows, 8 GiB
   c.address_mapping = mapping;
   c.refresh = false;
   c.controller_latency_ns = 0;
