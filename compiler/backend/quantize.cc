@@ -62,7 +62,7 @@ Range mse_optimal_range(const float* p, int64_t n, float mn, float mx) {
   return best;
 }
 
-void run_sample(const ir::Graph& g, std::map<std::string, Tensor> env, std::map<std::string, RangeStats>& ranges) {
+void run_sample(const ir::Graph& g, const std::map<std::string, Tensor>& env, std::map<std::string, RangeStats>& ranges) {
   auto note = [&](const std::string& name, const Tensor& t) {
     if (t.dtype != DType::F32 || t.numel() == 0) return;
     const float* p = t.ptr<float>();
@@ -74,34 +74,7 @@ void run_sample(const ir::Graph& g, std::map<std::string, Tensor> env, std::map<
     else r.lo = std::min(r.lo, *mn), r.hi = std::max(r.hi, *mx);
     r.clip_lo_sum += clipped.lo, r.clip_hi_sum += clipped.hi, ++r.samples;
   };
-  for (auto& [n, t] : env) note(n, t);
-  std::map<std::string, size_t> last_use;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (auto& n : g.nodes[i].inputs)
-      if (!n.empty()) last_use[n] = i;
-  std::set<std::string> keep(g.outputs.begin(), g.outputs.end());
-  for (size_t i = 0; i < g.nodes.size(); ++i) {
-    const ir::Node& node = g.nodes[i];
-    std::vector<const Tensor*> args;
-    for (auto& n : node.inputs) {
-      if (n.empty()) { args.push_back(nullptr); continue; }
-      auto it = env.find(n);
-      if (it == env.end()) {
-        const ir::Value& v = g.value(n);
-        if (!v.constant) fail(ErrorKind::Internal, "calibration: node '{}' reads '{}' before it is computed", node.name, n);
-        it = env.emplace(n, *v.constant).first;
-      }
-      args.push_back(&it->second);
-    }
-    auto outs = ref::run_node(node, args);
-    for (size_t k = 0; k < outs.size() && k < node.outputs.size(); ++k) {
-      if (node.outputs[k].empty()) continue;
-      note(node.outputs[k], outs[k]);
-      env[node.outputs[k]] = std::move(outs[k]);
-    }
-    for (auto& n : node.inputs)
-      if (!n.empty() && last_use[n] == i && !keep.count(n)) env.erase(n);
-  }
+  ref::run_graph(g, env, note);
 }
 
 }  // namespace

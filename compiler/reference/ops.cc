@@ -53,9 +53,19 @@ std::vector<Tensor> run_node(const ir::Node& node, const std::vector<const Tenso
 }
 
 std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::string, Tensor>& inputs) {
+  return run_graph(g, inputs, nullptr);
+}
+
+std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::string, Tensor>& inputs,
+                                        const ValueObserver& observe) {
   std::map<std::string, Tensor> env = inputs;
-  for (auto& [name, v] : g.values)
-    if (v.constant && !env.count(name)) env.emplace(name, *v.constant);
+  if (observe)
+    for (auto& [name, t] : inputs) observe(name, t);
+  // Constants are read in place from the graph (no copy of the weights per run).
+  auto constant_of = [&](const std::string& n) -> const Tensor* {
+    auto v = g.values.find(n);
+    return v != g.values.end() && v->second.constant ? &*v->second.constant : nullptr;
+  };
   for (auto& name : g.inputs)
     if (!env.count(name)) fail(ErrorKind::Usage, "graph '{}': no value given for input '{}'", g.name, name);
 
@@ -72,14 +82,15 @@ std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::
     for (auto& n : node.inputs) {
       if (n.empty()) { args.push_back(nullptr); continue; }
       auto it = env.find(n);
-      if (it == env.end())
-        fail(ErrorKind::Format, "{}: input '{}' has no value (graph not in topological order?)", where(node), n);
-      args.push_back(&it->second);
+      const Tensor* t = it != env.end() ? &it->second : constant_of(n);
+      if (!t) fail(ErrorKind::Format, "{}: input '{}' has no value (graph not in topological order?)", where(node), n);
+      args.push_back(t);
     }
     std::vector<Tensor> out = run_node(node, args);
     for (size_t k = 0; k < node.outputs.size(); ++k) {
       if (node.outputs[k].empty()) continue;
       if (k >= out.size()) fail(ErrorKind::Internal, "{}: kernel produced no output {}", where(node), k);
+      if (observe) observe(node.outputs[k], out[k]);
       env[node.outputs[k]] = std::move(out[k]);
     }
     for (auto& n : node.inputs) {
@@ -91,8 +102,9 @@ std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::
   std::map<std::string, Tensor> result;
   for (auto& name : g.outputs) {
     auto it = env.find(name);
-    if (it == env.end()) fail(ErrorKind::Format, "graph '{}': output '{}' is never produced", g.name, name);
-    result[name] = it->second;
+    const Tensor* t = it != env.end() ? &it->second : constant_of(name);
+    if (!t) fail(ErrorKind::Format, "graph '{}': output '{}' is never produced", g.name, name);
+    result[name] = *t;
   }
   return result;
 }

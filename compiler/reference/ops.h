@@ -2,6 +2,7 @@
 // tensors. Used for constant folding, for operators placed on the host, and as the
 // reference interpreter in tests.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,5 +20,11 @@ std::vector<std::string> supported_ops();
 
 // Runs a whole graph in node order; returns every graph output by name.
 std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::string, Tensor>& inputs);
+
+// The same, calling `observe` with every graph input and with every value a node computes,
+// as it is computed (calibration collects activation ranges this way).
+using ValueObserver = std::function<void(const std::string& name, const Tensor& value)>;
+std::map<std::string, Tensor> run_graph(const ir::Graph& g, const std::map<std::string, Tensor>& inputs,
+                                        const ValueObserver& observe);
 
 }  // namespace cardsim::ref
