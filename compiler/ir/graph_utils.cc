@@ -178,7 +178,10 @@ static std::string describe(const Graph& g, const std::string& v) {
   auto it = g.values.find(v);
   if (it == g.values.end()) return v;
   std::string dims;
-  for (size_t i = 0; i < it->second.shape.size(); ++i) dims += (i ? "x" : "") + std::to_string(it->second.shape[i]);
+  for (size_t i = 0; i < it->second.shape.size(); ++i) {
+    if (i) dims += 'x';
+    dims += std::to_string(it->second.shape[i]);
+  }
   std::string dt = it->second.dtype == DType::Undefined ? "?" : std::string(dtype_name(it->second.dtype));
   return v + "[" + dt + (dims.empty() ? "" : " " + dims) + (it->second.constant ? " const" : "") + "]";
 }

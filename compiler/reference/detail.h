@@ -69,7 +69,7 @@ void for_each_broadcast(const Shape& out, const std::vector<std::vector<int64_t>
   std::vector<int64_t> idx(r, 0), off(k, 0), cur(k), inner_st(k);
   for (size_t j = 0; j < k; ++j) inner_st[j] = r ? strides[j][r - 1] : 0;
   for (int64_t o = 0; o < total; o += inner) {
-    cur = off;
+    for (size_t j = 0; j < k; ++j) cur[j] = off[j];
     for (int64_t i = 0; i < inner; ++i) {
       f(o + i, cur.data());
       for (size_t j = 0; j < k; ++j) cur[j] += inner_st[j];

@@ -119,7 +119,7 @@ Outputs global_pool(const ir::Node& n, const Inputs& ins) {
 Outputs batch_norm(const ir::Node& n, const Inputs& ins) {
   const Tensor& x = in(n, ins, 0);
   if (x.shape.size() < 2) invalid(n, fmt::format("X {} must be [N,C,...]", shape_str(x.shape)));
-  const int64_t C = x.shape[1], N = x.shape[0], inner = N * C ? x.numel() / (N * C) : 0;
+  const int64_t C = x.shape[1], N = x.shape[0], inner = N * C != 0 ? x.numel() / (N * C) : 0;
   std::vector<double> scale = to_f64(in(n, ins, 1)), bias = to_f64(in(n, ins, 2));
   std::vector<double> mean = to_f64(in(n, ins, 3)), var = to_f64(in(n, ins, 4));
   for (auto* v : {&scale, &bias, &mean, &var})
@@ -251,7 +251,7 @@ Outputs lrn(const ir::Node& n, const Inputs& ins) {
   const int64_t size = attr_i(n, "size", 0);
   if (size <= 0) invalid(n, "attribute size is required and must be positive");
   const double alpha = attr_f(n, "alpha", 1e-4f), beta = attr_f(n, "beta", 0.75f), bias = attr_f(n, "bias", 1.0f);
-  const int64_t C = x.shape[1], sp = x.shape[0] * C ? x.numel() / (x.shape[0] * C) : 0;
+  const int64_t C = x.shape[1], sp = x.shape[0] * C != 0 ? x.numel() / (x.shape[0] * C) : 0;
   const int64_t before = (size - 1) / 2, after = size - 1 - before;
   std::vector<double> xv = to_f64(x), y(xv.size());
   for (int64_t b = 0; b < x.shape[0]; ++b)

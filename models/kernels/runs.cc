@@ -2,8 +2,9 @@
 // Per operand the dimensions are walked in order of increasing |stride| (so a tile stored
 // row-major yields one run per row or one run in all), zero-stride (broadcast) dimensions
 // are read once, and runs that continue the previous one are merged.
-#include <algorithm>
+#include <utility>
 
+#include "core/error.h"
 #include "models/kernels/kernels.h"
 #include "models/kernels/operand.h"
 
@@ -43,7 +44,10 @@ void operand_runs(RunEmitter& out, Space sp, uint64_t addr, uint64_t esize, cons
   struct Dim {
     int64_t n, s;
   };
-  Dim dims[8];
+  constexpr int kMaxDims = 8;
+  if (ndims < 0 || ndims > kMaxDims)
+    fail(ErrorKind::Internal, "operand_runs: {} dimensions (at most {})", ndims, kMaxDims);
+  Dim dims[kMaxDims];
   int nd = 0;
   int64_t base = int64_t(addr);
   for (int k = 0; k < ndims; ++k) {
@@ -55,7 +59,10 @@ void operand_runs(RunEmitter& out, Space sp, uint64_t addr, uint64_t esize, cons
     }
     dims[nd++] = Dim{extents[k], s};
   }
-  std::sort(dims, dims + nd, [](const Dim& x, const Dim& y) { return x.s < y.s; });
+  // Insertion sort by stride (a handful of dims); std::sort here trips g++ 12's bogus
+  // -Warray-bounds on its unreachable 16-element prologue (GCC PR 104165).
+  for (int i = 1; i < nd; ++i)
+    for (int j = i; j > 0 && dims[j].s < dims[j - 1].s; --j) std::swap(dims[j], dims[j - 1]);
   // Collapse the contiguous inner dimensions into one run length (in elements).
   int64_t run_elems = 1;
   int first_outer = 0;
@@ -64,7 +71,7 @@ void operand_runs(RunEmitter& out, Space sp, uint64_t addr, uint64_t esize, cons
     ++first_outer;
   }
   const uint64_t run_bytes = uint64_t(run_elems) * esize;
-  int64_t idx[8] = {0};
+  int64_t idx[kMaxDims] = {0};
   const int outer = nd - first_outer;
   while (true) {
     int64_t off = 0;

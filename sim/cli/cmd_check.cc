@@ -52,7 +52,8 @@ std::string index_str(const Shape& shape, int64_t flat) {
 }
 
 Comparison compare(const std::string& name, const Tensor& got, const Tensor& want, double rtol, double atol) {
-  Comparison c{name};
+  Comparison c;
+  c.name = name;
   if (got.shape != want.shape) {
     c.pass = false;
     c.message = fmt::format("output '{}': shape {} but expected {}", name, shape_str(got.shape), shape_str(want.shape));

@@ -279,21 +279,28 @@ ir::Graph layer_graph(const Layer& l) {
   g.name = l.name;
   std::mt19937 rng(0x5ca1e);  // seeded: the same layer always gets the same weights
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto value = [&](const std::string& name, const Shape& s) -> ir::Value& {
+    ir::Value& v = g.values[name];
+    v.name = name;
+    v.dtype = DType::F32;
+    v.shape = s;
+    return v;
+  };
   auto constant = [&](const std::string& name, const Shape& s) {
     Tensor t(DType::F32, s);
     for (int64_t k = 0; k < t.numel(); ++k) t.ptr<float>()[k] = u(rng);
-    g.values[name] = ir::Value{name, DType::F32, s, t};
+    value(name, s).constant = std::move(t);
   };
   ir::Node n;
   n.name = l.name.empty() ? "layer" : l.name;
   if (l.gemm) {
-    g.values["x"] = ir::Value{"x", DType::F32, {l.M, l.K}};
+    value("x", {l.M, l.K});
     constant("w", {l.K, l.N});
     n.op_type = "MatMul";
     n.inputs = {"x", "w"};
-    g.values["y"] = ir::Value{"y", DType::F32, {l.M, l.N}};
+    value("y", {l.M, l.N});
   } else {
-    g.values["x"] = ir::Value{"x", DType::F32, {1, l.channels, l.ifmap_h, l.ifmap_w}};
+    value("x", {1, l.channels, l.ifmap_h, l.ifmap_w});
     constant("w", {l.num_filters, l.channels, l.filter_h, l.filter_w});
     n.op_type = "Conv";
     n.inputs = {"x", "w"};
@@ -306,7 +313,7 @@ ir::Graph layer_graph(const Layer& l) {
     n.attrs["kernel_shape"] = ints({l.filter_h, l.filter_w});
     n.attrs["strides"] = ints({l.stride_h, l.stride_w});
     n.attrs["pads"] = ints({0, 0, edge_padding_h(l), edge_padding_w(l)});
-    g.values["y"] = ir::Value{"y", DType::F32, {1, l.num_filters, l.ofmap_h(), l.ofmap_w()}};
+    value("y", {1, l.num_filters, l.ofmap_h(), l.ofmap_w()});
   }
   n.outputs = {"y"};
   g.nodes.push_back(n);

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "onnx/onnx_pb.h"
 #include "tests/frontend/model_builder.h"
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace cardsim {
@@ -29,7 +30,7 @@ ErrorKind error_kind_of(F&& f, std::string* msg = nullptr) {
 Tensor pattern_tensor(DType dt, const Shape& s) {
   Tensor t(dt, s);
   if (dt == DType::String) {
-    for (size_t i = 0; i < t.strings.size(); ++i) t.strings[i] = "s" + std::to_string(i) + std::string(i, 'x');
+    for (size_t i = 0; i < t.strings.size(); ++i) t.strings[i] = fmt::format("s{}{}", i, std::string(i, 'x'));
     return t;
   }
   for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = uint8_t(i * 37 + 11);
@@ -199,12 +200,12 @@ TEST(TensorIo, ExternalData) {
 TEST(TensorIo, TestDataDirNumericOrderAndGaps) {
   std::string dir = test::temp_dir("datadir");
   for (int i = 0; i < 12; ++i)
-    write_tensor_pb(Tensor::from_int64s({1}, {i}), "t" + std::to_string(i), dir + "/input_" + std::to_string(i) + ".pb");
+    write_tensor_pb(Tensor::from_int64s({1}, {i}), fmt::format("t{}", i), fmt::format("{}/input_{}.pb", dir, i));
   write_tensor_pb(Tensor::from_int64s({1}, {99}), "o", dir + "/output_0.pb");
   auto r = read_test_data_dir(dir, "input_");
   ASSERT_EQ(r.size(), 12u);
   for (int i = 0; i < 12; ++i) {
-    EXPECT_EQ(r[size_t(i)].first, "t" + std::to_string(i));
+    EXPECT_EQ(r[size_t(i)].first, fmt::format("t{}", i));
     EXPECT_EQ(r[size_t(i)].second.to_int64s(), std::vector<int64_t>{i});
   }
   EXPECT_EQ(read_test_data_dir(dir, "output_").size(), 1u);

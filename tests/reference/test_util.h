@@ -1,5 +1,6 @@
 // Helpers for hand-built single-node tests of the reference kernels.
 #pragma once
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,7 +32,7 @@ inline ir::Node node(const std::string& op, std::map<std::string, ir::Attr> attr
   n.op_type = op;
   n.opset = opset;
   n.attrs = std::move(attrs);
-  for (size_t i = 0; i < outputs; ++i) n.outputs.push_back("y" + std::to_string(i));
+  for (size_t i = 0; i < outputs; ++i) n.outputs.push_back(fmt::format("y{}", i));
   return n;
 }
 
@@ -68,7 +69,7 @@ inline std::vector<Tensor> run(ir::Node n, const std::vector<Tensor>& ins) {
   std::vector<const Tensor*> p;
   for (size_t i = 0; i < ins.size(); ++i) {
     p.push_back(ins[i].dtype == DType::Undefined ? nullptr : &ins[i]);
-    n.inputs.push_back(ins[i].dtype == DType::Undefined ? "" : "x" + std::to_string(i));
+    n.inputs.push_back(ins[i].dtype == DType::Undefined ? "" : fmt::format("x{}", i));
   }
   return cardsim::ref::run_node(n, p);
 }
