@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 
 #include "compiler/frontend/file_util.h"
 #include "core/error.h"
@@ -198,15 +198,28 @@ void write_tensor_pb(const Tensor& t, const std::string& name, const std::string
   write_file_atomic(path, bytes);
 }
 
+// The N of "<prefix>N.pb" (N all decimal digits), or -1 for any other name.
+static long test_data_index(const std::string& dir, const std::string& fname, const std::string& prefix) {
+  const std::string suffix = ".pb";
+  if (fname.size() <= prefix.size() + suffix.size() || fname.compare(0, prefix.size(), prefix) != 0 ||
+      fname.compare(fname.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return -1;
+  const char* first = fname.data() + prefix.size();
+  const char* last = fname.data() + fname.size() - suffix.size();
+  if (!std::all_of(first, last, [](char c) { return c >= '0' && c <= '9'; })) return -1;
+  long idx = 0;
+  if (std::from_chars(first, last, idx).ec != std::errc())
+    fail(ErrorKind::Format, "{}: {}: index out of range", dir, fname);
+  return idx;
+}
+
 std::vector<std::pair<std::string, Tensor>> read_test_data_dir(const std::string& dir, const std::string& prefix) {
   if (!fs::is_directory(dir)) fail(ErrorKind::Io, "{}: not a directory (expected {}0.pb, {}1.pb, ...)", dir, prefix, prefix);
   // Collect the indices present so a gap (input_0, input_2) is reported instead of ignored.
   std::map<long, fs::path> found;
-  const std::regex pattern(std::regex_replace(prefix, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"((\d+)\.pb)");
   for (const auto& e : fs::directory_iterator(dir)) {
-    std::smatch m;
-    std::string fname = e.path().filename().string();
-    if (std::regex_match(fname, m, pattern)) found[std::stol(m[1].str())] = e.path();
+    const long idx = test_data_index(dir, e.path().filename().string(), prefix);
+    if (idx >= 0) found[idx] = e.path();
   }
   std::vector<std::pair<std::string, Tensor>> r;
   long expect = 0;
