@@ -130,7 +130,49 @@ void Emitter::emit(int queue, Instr in) {
   p_.queues[size_t(queue)].push_back(in);
 }
 
+void Emitter::mark_steps() {
+  marks_.resize(weight_qs_.size());
+  for (size_t k = 0; k < weight_qs_.size(); ++k) {
+    const size_t pos = p_.queues[size_t(weight_qs_[k])].size();
+    if (marks_[k].empty() || marks_[k].back() != pos) marks_[k].push_back(pos);
+  }
+}
+
+// Spreads the next layer's weight loads over the previous layer's steps: each weight queue's
+// share is cut into pieces (at least 64 KiB each) inserted after successive steps' loads, so
+// the weights stream while the previous layer computes without holding its loads back for
+// the whole transfer. All pieces precede the previous layer's closing barrier, which is
+// what the next layer's consumers rely on (no semaphore is needed).
+void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
+  const int W = int(weight_qs_.size());
+  std::vector<std::vector<Instr>> per(static_cast<size_t>(W));
+  for (auto& in : loads) {
+    auto pieces = split_copy(in, W);
+    for (size_t k = 0; k < pieces.size(); ++k) per[pieces.size() == 1 ? 0 : k].push_back(pieces[k]);
+  }
+  for (int k = 0; k < W; ++k) {
+    const auto& marks = prev_marks_[size_t(k)];
+    std::vector<std::vector<Instr>> at(marks.size());
+    for (auto& in : per[size_t(k)]) {
+      const uint64_t bytes = uint64_t(in.n0 * in.n1 * in.n2 * in.n3) * dtype_size(DType(in.d_type));
+      const int parts = int(std::min<uint64_t>(marks.size(), std::max<uint64_t>(1, bytes / (64 * 1024))));
+      auto pieces = split_copy(in, parts);
+      for (size_t i = 0; i < pieces.size(); ++i) {
+        pieces[i].layer = layer_;
+        at[i * marks.size() / pieces.size()].push_back(pieces[i]);
+      }
+    }
+    auto& q = p_.queues[size_t(weight_qs_[size_t(k)])];
+    for (size_t m = marks.size(); m-- > 0;)  // back to front: earlier positions stay valid
+      q.insert(q.begin() + long(marks[m]), at[m].begin(), at[m].end());
+  }
+  prev_marks_.clear();
+}
+
 void Emitter::barrier_all() {
+  mark_steps();
+  prev_marks_ = std::move(marks_);
+  marks_.clear();
   ++barrier_id_;
   for (int q = 0; q < num_queues(); ++q) {
     Instr b;
@@ -188,10 +230,15 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
   };
   size_t next_group = 0;
   if (!groups.empty()) {
-    emit_group(0);
+    if (pl.prefetch && can_prefetch()) {
+      insert_prefetch(groups[0]);  // complete at the previous layer's barrier: no wait
+    } else {
+      emit_group(0);
+      if (!pl.uses_mxu) wait_group(0, vpu);
+    }
     next_group = 1;
-    if (!pl.uses_mxu) wait_group(0, vpu);
   }
+  prev_marks_.clear();  // a later layer must not insert behind this one's instructions
   // Loads / stores of a step are split over the load / store queue sets; queue k of a set
   // has its own Full/Free semaphore pair so consumers know every piece is done.
   const int NL = int(load_qs_.size()), NS = int(store_qs_.size());
@@ -257,6 +304,7 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
     // Stores of the previous tile after this tile's loads: with a single DMA queue this
     // order keeps loads ahead of stores without deadlock.
     if (j >= 1) emit_stores(pl.tiles[j - 1]);
+    mark_steps();
   }
   if (!pl.tiles.empty()) emit_stores(pl.tiles.back());
   int J = int(pl.tiles.size()), K = int(k);

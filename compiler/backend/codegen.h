@@ -68,6 +68,11 @@ struct Pipeline {
   std::vector<std::pair<size_t, std::vector<isa::Instr>>> chunk_weights;
   std::vector<Tile> tiles;
   bool uses_mxu = false;
+  // Cross-layer weight prefetch: weight_loads (+ the first chunk) are issued during the
+  // previous layer, spread over its steps on the weight queues, before the barrier that
+  // closes it. The compiler sets it only when their SRAM destination is disjoint from every
+  // SRAM byte the previous layer uses (Emitter::can_prefetch() must be true).
+  bool prefetch = false;
 };
 
 // Appends instructions to the program's queues with the layer index and does the
@@ -81,6 +86,8 @@ class Emitter {
   void emit(int queue, isa::Instr in);
   // Every queue meets at a new barrier (between layers that depend on each other).
   void barrier_all();
+  // True when a previous layer is closed by a barrier, so a pipeline can prefetch into it.
+  bool can_prefetch() const { return !prev_marks_.empty(); }
   void emit_pipeline(const Pipeline& pl);
   // Independent DMA instructions (no order among them) split over every DMA queue; the
   // layer's closing barrier waits for all.
@@ -96,6 +103,12 @@ class Emitter {
   std::vector<int> load_qs_, store_qs_;  // DMA queues sharing each step's loads / stores
   int layer_ = 0;
   uint32_t barrier_id_ = 0;
+  // Per weight queue: positions (after each step's loads, and the end) where pieces of the
+  // next layer's prefetched weights may be inserted — of the layer being emitted (marks_)
+  // and of the layer closed by the last barrier (prev_marks_).
+  std::vector<std::vector<size_t>> marks_, prev_marks_;
+  void mark_steps();
+  void insert_prefetch(const std::vector<isa::Instr>& loads);
 };
 
 }  // namespace cardsim::backend

@@ -111,6 +111,17 @@ void clamp_clip_bounds(Instr& rq, float scale) {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Matrix-unit cycles of one mxu.conv as models/kernels/cost.cc charges them (same formula:
+// the tile choice must rank candidates the way the card will time them). Sr x Sc is the
+// matrix mapped onto the R x C array, T the streamed dimension (see cost.cc).
+double mxu_cycles(const CardConfig& cfg, isa::Dataflow df, int64_t Sr, int64_t Sc, int64_t T) {
+  const double R = cfg.matrix.rows, C = cfg.matrix.cols;
+  const double folds = double(ceil_div(Sr, cfg.matrix.rows) * ceil_div(Sc, cfg.matrix.cols));
+  if (df == isa::Dataflow::OS) return folds * (double(T) + R + C - 2);
+  if (cfg.matrix.weight_buffers >= 2) return R + (folds - 1) * std::max(double(T), R) + (double(T) + R + C - 2);
+  return folds * (2 * R + C + double(T) - 2);
+}
+
 // Halving sequence n, ceil(n/2), ... 1 plus multiples of `unit` below n (tile candidates).
 std::vector<int64_t> candidates(int64_t n, int64_t unit = 0) {
   std::set<int64_t> s;
@@ -220,10 +231,65 @@ class Compiler {
     return const_addr_[key] = kConstTag | off;
   }
   uint64_t add_constant(const std::string& key, const Tensor& t) { return add_constant_bytes(key, t.data.data(), t.data.size()); }
-  void use_sram(uint64_t bytes, const std::string& layer) {
-    if (bytes > cfg_.sram.size_bytes)
-      fail(ErrorKind::Capacity, "layer '{}': needs {} bytes of SRAM, the card has {}", layer, bytes, cfg_.sram.size_bytes);
-    sram_peak_ = std::max(sram_peak_, bytes);
+  void use_sram(uint64_t bytes, const std::string& layer) { use_sram_range(0, bytes, layer); }
+  // Records [lo, hi) as SRAM the current layer uses (for the next layer's prefetch placement).
+  void use_sram_range(uint64_t lo, uint64_t hi, const std::string& layer) {
+    if (hi > cfg_.sram.size_bytes)
+      fail(ErrorKind::Capacity, "layer '{}': needs {} bytes of SRAM, the card has {}", layer, hi, cfg_.sram.size_bytes);
+    sram_peak_ = std::max(sram_peak_, hi);
+    if (hi > lo) sram_used_.push_back({lo, hi});
+  }
+  void close_layer() {
+    em_.barrier_all();
+    prev_sram_used_ = std::move(sram_used_);
+    sram_used_.clear();
+  }
+  // SRAM ranges used by the layer being lowered and by the previous one (layers alternate
+  // between them at each barrier).
+  std::vector<std::pair<uint64_t, uint64_t>> sram_used_, prev_sram_used_;
+
+  // Where a matrix layer's parameter block (bias, requant table, resident weights) goes and
+  // how much contiguous SRAM is left for its tile slots. Classic: block at 0, slots above.
+  // Prefetch: the block sits in SRAM the previous layer does not touch, so its loads can run
+  // during the previous layer; the slots take the larger free side of the block (they are
+  // written only after the barrier, so they may overlap the previous layer's SRAM).
+  struct Placement {
+    bool ok = false, prefetch = false;
+    uint64_t block = 0, slots = 0, slot_bytes = 0;
+  };
+  Placement classic_placement(uint64_t block_bytes) const {
+    Placement p;
+    const uint64_t top = cfg_.sram.size_bytes / 64 * 64;
+    if (block_bytes > top) return p;
+    p.ok = true, p.block = 0, p.slots = align_up(block_bytes), p.slot_bytes = top - std::min(top, p.slots);
+    return p;
+  }
+  Placement prefetch_placement(uint64_t block_bytes) const {
+    Placement best;
+    if (!em_.can_prefetch() || block_bytes == 0) return best;
+    const uint64_t top = cfg_.sram.size_bytes / 64 * 64, P = align_up(block_bytes);
+    auto used = prev_sram_used_;
+    std::sort(used.begin(), used.end());
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;  // free of the previous layer
+    uint64_t at = 0;
+    for (auto& [lo, hi] : used) {
+      if (lo > at) gaps.push_back({at, lo});
+      at = std::max(at, align_up(hi));
+    }
+    if (top > at) gaps.push_back({at, top});
+    for (auto& [g0, g1] : gaps) {
+      if (g1 - g0 < P) continue;
+      for (uint64_t b : {g0, (g1 - P) / 64 * 64}) {
+        if (b < g0) continue;
+        const uint64_t below = b, above = top - (b + P);
+        Placement c;
+        c.ok = c.prefetch = true, c.block = b;
+        c.slots = below >= above ? 0 : b + P;
+        c.slot_bytes = std::max(below, above);
+        if (!best.ok || c.slot_bytes > best.slot_bytes) best = c;
+      }
+    }
+    return best;
   }
 
   Storage& st(const std::string& v) {
@@ -462,8 +528,13 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
     for (int64_t gp : candidates(G)) cc_cands.push_back(gp * Cout_g);
     for (int64_t c : candidates(Cout_g, C)) if (c < Cout_g) cc_cands.push_back(c);
   }
-  for (int resident = 1; resident >= 0; --resident) {
+  Placement place;
+  for (int resident = 1; resident >= 0 && !best.cc; --resident) {
     if (resident && w_total + params_bytes > sram / 2) continue;
+    const uint64_t block = params_bytes + (resident ? align_up(w_total) : 0);
+    for (int pre = 1; pre >= 0; --pre) {  // both placements; ties go to the prefetch
+    const Placement pc = pre ? prefetch_placement(block) : classic_placement(block);
+    if (!pc.ok) continue;
     for (int64_t cc : cc_cands) {
       int64_t gpc = (G > 1 && cc >= Cout_g) ? cc / Cout_g : 1;  // whole groups per chunk
       bool split_ok = gpc == 1;
@@ -475,28 +546,29 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           uint64_t in_slot = align_up(uint64_t(in_ch * in_rows(rr) * W) * ex);
           uint64_t w_step = resident ? 0 : align_up(uint64_t(cc * kc * KK) * ew);
           uint64_t out_slot = align_up(uint64_t(cc * rr * OW) * ey);
-          uint64_t need = params_bytes + (resident ? align_up(w_total) : 0) + 2 * (in_slot + w_step) + 2 * out_slot;
-          if (need > sram) continue;
+          uint64_t need = 2 * (in_slot + w_step) + 2 * out_slot;  // the slots
+          if (need > pc.slot_bytes) continue;
           int64_t nco = ceil_div(Cout, cc), nrow = ceil_div(OH, rr), nci = ceil_div(Cin_g, kc);
           int64_t in_reads = G == 1 ? nco : (gpc > 1 ? 1 : ceil_div(Cout_g, cc));
           uint64_t in_b = uint64_t(N * nrow * in_rows(rr) * W * Cin * in_reads) * ex;
           uint64_t w_b = resident ? w_total : w_total * uint64_t(N * nrow);
           uint64_t out_b = Y.bytes();
           int64_t co_instr = gpc > 1 ? Cout_g : cc;
-          double per_fold = 2.0 * R + C + double(rr * OW) - 2;
-          double comp = double(N * nco * nrow * nci * gpc) * double(ceil_div(kc * KK, R) * ceil_div(co_instr, C)) * per_fold / rate;
+          double comp = double(N * nco * nrow * nci * gpc) * mxu_cycles(cfg_, isa::Dataflow::WS, kc * KK, co_instr, rr * OW) / rate;
           double dram = double(in_b + w_b + out_b) / bpc;
           double overhead = double(N * nco * nrow * nci) * (2 * cfg_.dma.setup_cycles + 20);
           // Overlapped steady state + per-descriptor overhead. (Adding the un-overlapped
           // first/last step made resnet50 slower on the card model: more, smaller tiles.)
           // The first weight chunk is not hidden under compute.
-          double first_w = resident ? double(w_total) / double(nco) / bpc : 0;
+          // ... unless it is prefetched during the previous layer.
+          double first_w = resident && !pc.prefetch ? double(w_total) / double(nco) / bpc : 0;
           double cost = std::max(comp, dram) + first_w + overhead;
-          if (cost < best.cost) best = {cc, rr, kc, bool(resident), cost, in_b, w_b, comp};
+          if (cost < best.cost) best = {cc, rr, kc, bool(resident), cost, in_b, w_b, comp}, place = pc;
         }
       }
     }
-    if (best.cc) break;  // resident weights preferred when they fit at all
+    }
+    // resident weights preferred when they fit at all
   }
   if (!best.cc) {
     uint64_t min_need = params_bytes + 2 * (align_up(uint64_t(in_rows(1) * W) * ex) + align_up(uint64_t(KK) * ew)) + 2 * align_up(uint64_t(OW) * ey);
@@ -517,18 +589,19 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
     for (auto& name : cfg_.matrix.dataflows) {
       double c;
       isa::Dataflow d;
-      if (name == "ws") d = isa::Dataflow::WS, c = double(ceil_div(Wn, R) * ceil_div(co_instr, C)) * (2.0 * R + C + P - 2);
-      else if (name == "os") d = isa::Dataflow::OS, c = double(ceil_div(P, R) * ceil_div(co_instr, C)) * (double(Wn) + R + C - 2);
-      else if (name == "is") d = isa::Dataflow::IS, c = double(ceil_div(Wn, R) * ceil_div(P, C)) * (2.0 * R + C + co_instr - 2);
+      if (name == "ws") d = isa::Dataflow::WS, c = mxu_cycles(cfg_, d, Wn, co_instr, P);
+      else if (name == "os") d = isa::Dataflow::OS, c = mxu_cycles(cfg_, d, P, co_instr, Wn);
+      else if (name == "is") d = isa::Dataflow::IS, c = mxu_cycles(cfg_, d, Wn, P, co_instr);
       else continue;
       if (c < bestc) bestc = c, df = d;
     }
   }
 
   // ---- SRAM / ACC layout ----
-  uint64_t a_bias = 0, a_table = align_up(uint64_t(Cout) * 4);
-  uint64_t a_wres = params_bytes;
-  uint64_t base = params_bytes + (resident ? align_up(w_total) : 0);
+  uint64_t a_bias = place.block, a_table = place.block + align_up(uint64_t(Cout) * 4);
+  uint64_t a_wres = place.block + params_bytes;
+  uint64_t base = place.slots;
+  use_sram_range(place.block, place.block + params_bytes + (resident ? align_up(w_total) : 0), n.name);
   int64_t in_ch_max = gpc > 1 ? gpc * Cin_g : kc;
   uint64_t in_bytes_max = align_up(uint64_t(in_ch_max * in_rows(rr) * W) * ex);
   uint64_t w_step_max = resident ? 0 : align_up(uint64_t(cc * kc * KK) * ew);
@@ -536,13 +609,14 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   uint64_t out0 = base + 2 * (in_bytes_max + w_step_max);
   uint64_t out_slot_b = align_up(uint64_t(cc * rr * OW) * ey);
   uint64_t slot_out[2] = {out0, out0 + out_slot_b};
-  use_sram(out0 + 2 * out_slot_b, n.name);
+  use_sram_range(base, out0 + 2 * out_slot_b, n.name);
   uint64_t acc_slot_b = align_up(uint64_t(cc * rr * OW) * 4);
   uint64_t slot_acc[2] = {0, acc_slot_b};
   acc_peak_ = std::max(acc_peak_, 2 * acc_slot_b);
 
   Pipeline pipe;
   pipe.uses_mxu = true;
+  pipe.prefetch = place.prefetch;
   {
     Operand d = sram_op(a_bias, bias_t.dtype), a = dram_op(Storage{b_const, bias_t.dtype, 0, 0, bias_t.shape});
     a.s = {1, 0, 0, 0};
@@ -759,28 +833,35 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
   struct Choice { int64_t nc = 0, mc = 0, kc = 0; bool resident = false; double cost = INFINITY, comp = 0; } best;
-  for (int resident = weight && !batched_w ? 1 : 0; resident >= 0; --resident) {
+  Placement place;
+  for (int resident = weight && !batched_w ? 1 : 0; resident >= 0 && !best.nc; --resident) {
     if (resident && w_total + params_bytes > sram / 2) continue;
+    const uint64_t block = params_bytes + (resident ? align_up(w_total) : 0);
+    for (int pre = 1; pre >= 0; --pre) {  // both placements; ties go to the prefetch
+    const Placement pc = pre ? prefetch_placement(block) : classic_placement(block);
+    if (!pc.ok) continue;
     for (int64_t nc : candidates(std::min<int64_t>(Nn, 65535), C)) {
       for (int64_t mc : candidates(M)) {
         for (int64_t kc : candidates(std::min<int64_t>(K, 65535), R)) {
           if (uint64_t(mc * nc) * 4 > acc_half) continue;
           uint64_t in_slot = align_up(uint64_t(mc * kc) * ex) + (resident ? 0 : align_up(uint64_t(kc * nc) * eb));
           uint64_t out_slot = align_up(uint64_t(mc * nc) * ey);
-          uint64_t need = params_bytes + (resident ? align_up(w_total) : 0) + 2 * in_slot + 2 * out_slot;
-          if (need > sram) continue;
+          uint64_t need = 2 * in_slot + 2 * out_slot;  // the slots
+          if (need > pc.slot_bytes) continue;
           int64_t nn = ceil_div(Nn, nc), nm = ceil_div(M, mc), nk = ceil_div(K, kc);
           uint64_t in_b = uint64_t(batches * M * K * nn) * ex;
           uint64_t w_b = resident ? w_total : uint64_t(batches) * w_total * uint64_t(nm);
-          double comp = double(batches * nn * nm * nk) * double(ceil_div(kc, R) * ceil_div(nc, C)) * (2.0 * R + C + double(mc) - 2) / rate;
+          double comp = double(batches * nn * nm * nk) * mxu_cycles(cfg_, isa::Dataflow::WS, kc, nc, mc) / rate;
           double dram = double(in_b + w_b + Y.bytes()) / bpc;
           double steps = double(batches * nn * nm * nk);
-          double cost = std::max(comp, dram) + steps * (2 * cfg_.dma.setup_cycles + 20);
-          if (cost < best.cost) best = {nc, mc, kc, bool(resident), cost, comp};
+          // Resident weights load before the first tile unless prefetched during the previous layer.
+          double first_w = resident && !pc.prefetch ? double(w_total) / bpc : 0;
+          double cost = std::max(comp, dram) + first_w + steps * (2 * cfg_.dma.setup_cycles + 20);
+          if (cost < best.cost) best = {nc, mc, kc, bool(resident), cost, comp}, place = pc;
         }
       }
     }
-    if (best.nc) break;
+    }
   }
   if (!best.nc)
     fail(ErrorKind::Capacity, "layer '{}' ({}): smallest tile needs {} bytes of SRAM (card has {})", n.name, n.op_type,
@@ -793,22 +874,23 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
     for (auto& name : cfg_.matrix.dataflows) {
       double c;
       isa::Dataflow d;
-      if (name == "ws") d = isa::Dataflow::WS, c = double(ceil_div(kc, R) * ceil_div(nc, C)) * (2.0 * R + C + mc - 2);
-      else if (name == "os") d = isa::Dataflow::OS, c = double(ceil_div(mc, R) * ceil_div(nc, C)) * (double(kc) + R + C - 2);
-      else if (name == "is") d = isa::Dataflow::IS, c = double(ceil_div(kc, R) * ceil_div(mc, C)) * (2.0 * R + C + nc - 2);
+      if (name == "ws") d = isa::Dataflow::WS, c = mxu_cycles(cfg_, d, kc, nc, mc);
+      else if (name == "os") d = isa::Dataflow::OS, c = mxu_cycles(cfg_, d, mc, nc, kc);
+      else if (name == "is") d = isa::Dataflow::IS, c = mxu_cycles(cfg_, d, kc, mc, nc);
       else continue;
       if (c < bestc) bestc = c, df = d;
     }
   }
 
-  uint64_t a_bias = 0, a_table = align_up(uint64_t(Nn) * 4), a_wres = params_bytes;
-  uint64_t base = params_bytes + (resident ? align_up(w_total) : 0);
+  uint64_t a_bias = place.block, a_table = place.block + align_up(uint64_t(Nn) * 4), a_wres = place.block + params_bytes;
+  uint64_t base = place.slots;
+  use_sram_range(place.block, place.block + params_bytes + (resident ? align_up(w_total) : 0), n.name);
   uint64_t a_part = align_up(uint64_t(mc * kc) * ex);
   uint64_t in_slot = a_part + (resident ? 0 : align_up(uint64_t(kc * nc) * eb));
   uint64_t slot_in[2] = {base, base + in_slot};
   uint64_t out_slot_b = align_up(uint64_t(mc * nc) * ey);
   uint64_t slot_out[2] = {base + 2 * in_slot, base + 2 * in_slot + out_slot_b};
-  use_sram(slot_out[1] + out_slot_b, n.name);
+  use_sram_range(base, slot_out[1] + out_slot_b, n.name);
   uint64_t acc_slot_b = align_up(uint64_t(mc * nc) * 4);
   uint64_t slot_acc[2] = {0, acc_slot_b};
   acc_peak_ = std::max(acc_peak_, 2 * acc_slot_b);
@@ -816,6 +898,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
 
   Pipeline pl;
   pl.uses_mxu = true;
+  pl.prefetch = place.prefetch;
   {
     Operand d = sram_op(a_bias, bias_t.dtype), a = dram_op(Storage{b_const, bias_t.dtype, 0, 0, bias_t.shape});
     a.s = {1, 0, 0, 0};
@@ -1494,7 +1577,7 @@ void Compiler::lower(const Layer& L) {
           lower_host(hf, ls);
         }
   }
-  em_.barrier_all();
+  close_layer();
   P_.layers.push_back(info);
   if (want_explain_) {
     double pcie_bytes_per_cycle = (info.placement == "host") ? 25.0 / cfg_.clock_ghz : 0;
@@ -1567,7 +1650,7 @@ isa::Program Compiler::run(std::string* explain) {
     em_.set_layer(int(P_.layers.size()));
     store_[name] = make_storage(name);
     copy_flat(store_[name], b);
-    em_.barrier_all();
+    close_layer();
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
     if (want_explain_)
       explain_ += fmt::format("[{:3}] input:{}  ({}, card)\n      tiling: flat DMA copy f32 -> {}, {}\n", P_.layers.size() - 1,
@@ -1613,7 +1696,7 @@ isa::Program Compiler::run(std::string* explain) {
         explain_ += fmt::format("[{:3}] output:{}  (CopyOutput, host)\n      tiling: host copy {} -> {}, {}\n",
                                 P_.layers.size() - 1, name, dtype_name(s.dtype), dtype_name(b.dtype), human_bytes(double(b.bytes())));
     }
-    em_.barrier_all();
+    close_layer();
   }
   em_.finish();
 

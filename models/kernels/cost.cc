@@ -6,10 +6,20 @@
 //   folds = ceil(Sr/R) * ceil(Sc/C)
 //   OS: per fold T + R + C - 2                       (nothing to preload)
 //   WS/IS: per fold 2R + C + T - 2 = R (fill the stationary operand) + R + C + T - 2
-//   With matrix.weight_buffers >= 2 the fill of fold i+1 (R cycles) runs while fold i
-//   streams (which takes R + C + T - 2 >= R cycles), so only the first fold pays it:
-//     total = R + folds * (R + C + T - 2)
-//   otherwise total = folds * (2R + C + T - 2). (SCALE-Sim reports total - 1; we do not.)
+//     (T rows streamed in, skewed over R rows and C columns, then drained).
+//   With matrix.weight_buffers >= 2 the folds are pipelined, as in a real double-buffered
+//   systolic array (TPU v1 shifts the next weight tile in while the current one computes):
+//   the fill of fold i+1 (R cycles, one stationary row per cycle) runs while fold i
+//   streams, and fold i+1's first row enters right behind fold i's last row, so fold i's
+//   skew/drain (R + C - 2) overlaps fold i+1's stream. A fold then occupies the array for
+//   max(T, R) cycles (T rows streamed, or R if the next fill is longer than the stream);
+//   only the first fill and the last fold's drain are paid once:
+//     total = R + (folds - 1) * max(T, R) + (T + R + C - 2)
+//   which is >= folds * T >= MACs / (R * C).
+//   With weight_buffers = 1 (and in `--timing scalesim`, sim/scalesim, which never uses
+//   this file): total = folds * (2R + C + T - 2). (SCALE-Sim reports total - 1; we do not.)
+//   OS keeps per-fold T + R + C - 2: its outputs stay in the PEs and must drain before the
+//   next fold (no output double-buffering is modelled).
 //   Float types run at matrix.fp16_rate / fp32_rate MACs/PE/cycle: cycles = ceil(int8 cycles / rate).
 // Vector unit: ceil(elements / lanes) * cost(fn) + latency(fn), with per-function cost and
 // latency from vector.cost / vector.latency by function name ("relu", "requant",
@@ -80,7 +90,7 @@ Cost mxu_cost(const isa::Instr& in, const CardConfig& cfg) {
   c.folds = ceil_div(Sr, R) * ceil_div(Sc, C);
   uint64_t cycles;
   if (in.df == 1) cycles = c.folds * (T + R + C - 2);
-  else if (mu.weight_buffers >= 2) cycles = R + c.folds * (R + C + T - 2);
+  else if (mu.weight_buffers >= 2) cycles = R + (c.folds - 1) * std::max(T, R) + (T + R + C - 2);
   else cycles = c.folds * (2 * R + C + T - 2);
   double rate = 1.0;
   if (at == DType::F32 || bt == DType::F32) rate = mu.fp32_rate;

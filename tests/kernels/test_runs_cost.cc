@@ -105,7 +105,18 @@ TEST(Cost, MatrixUnitFormulas) {
   EXPECT_EQ(c.cycles, 4u * (8 + 4 + 10 - 2));   // folds * (2R + C + T - 2)
   EXPECT_EQ(c.macs, 10u * 8 * 6);
   cfg.matrix.weight_buffers = 2;
-  EXPECT_EQ(kernels::cost(ws, cfg).cycles, 4u + 4u * (4 + 4 + 10 - 2));  // R + folds * (R + C + T - 2)
+  // Pipelined folds (double-buffered weights): first fill R = 4, then folds 1..3 each occupy
+  // max(T, R) = 10 cycles, then the last fold streams T = 10 rows and drains R + C - 2 = 6:
+  // 4 + 3 * 10 + 16 = 50 (unpipelined: 80).
+  EXPECT_EQ(kernels::cost(ws, cfg).cycles, 50u);
+  // A stream shorter than the fill (T = 2 pixels < R = 4): the next fill sets the cadence,
+  // 4 + 3 * 4 + (2 + 4 + 4 - 2) = 24 (unpipelined: 4 * (8 + 4 + 2 - 2) = 48).
+  auto ws_short = conv(0, 1, 2, 8, 1, 6, DType::I8);
+  EXPECT_EQ(kernels::cost(ws_short, cfg).cycles, 24u);
+  EXPECT_GE(kernels::cost(ws_short, cfg).cycles, (kernels::cost(ws_short, cfg).macs + 15) / 16);
+  // One fold: nothing to overlap, the same as SCALE-Sim's R + (R + C + T - 2) after the fill.
+  auto ws_one = conv(0, 1, 3, 4, 1, 4, DType::I8);
+  EXPECT_EQ(kernels::cost(ws_one, cfg).cycles, 4u + (4 + 4 + 3 - 2));
   auto os = conv(1, 2, 5, 8, 1, 6, DType::I8);
   auto co = kernels::cost(os, cfg);
   EXPECT_EQ(co.folds, 6u);                      // ceil(10/4) * ceil(6/4)
