@@ -96,6 +96,7 @@ Emitter::Emitter(isa::Program& p, const CardConfig& cfg) : p_(p) {
   if (ch >= 3) load_qs_.push_back(isa::kQueueDma0 + 2);
   store_qs_.push_back(store_q_);
   if (ch >= 4) store_qs_.push_back(isa::kQueueDma0 + 3);
+  prefetch_qs_ = load_qs_;
 }
 
 namespace {
@@ -131,20 +132,21 @@ void Emitter::emit(int queue, Instr in) {
 }
 
 void Emitter::mark_steps() {
-  marks_.resize(weight_qs_.size());
-  for (size_t k = 0; k < weight_qs_.size(); ++k) {
-    const size_t pos = p_.queues[size_t(weight_qs_[k])].size();
+  marks_.resize(prefetch_qs_.size());
+  for (size_t k = 0; k < prefetch_qs_.size(); ++k) {
+    const size_t pos = p_.queues[size_t(prefetch_qs_[k])].size();
     if (marks_[k].empty() || marks_[k].back() != pos) marks_[k].push_back(pos);
   }
 }
 
-// Spreads the next layer's weight loads over the previous layer's steps: each weight queue's
-// share is cut into pieces (at least 64 KiB each) inserted after successive steps' loads, so
-// the weights stream while the previous layer computes without holding its loads back for
-// the whole transfer. All pieces precede the previous layer's closing barrier, which is
-// what the next layer's consumers rely on (no semaphore is needed).
+// Spreads the next layer's weight loads over the previous layer's tiles on its load queues
+// (the stores are not held back; with two load queues, twice one channel's requests in
+// flight): each queue's share is cut into pieces (at least 64 KiB each) inserted after
+// successive tiles' loads, so the weights stream while the previous layer computes without
+// holding its loads back for the whole transfer. All pieces precede the previous layer's
+// closing barrier, which is what the next layer's consumers rely on (no semaphore needed).
 void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
-  const int W = int(weight_qs_.size());
+  const int W = int(prefetch_qs_.size());
   std::vector<std::vector<Instr>> per(static_cast<size_t>(W));
   for (auto& in : loads) {
     auto pieces = split_copy(in, W);
@@ -162,7 +164,7 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
         at[i * marks.size() / pieces.size()].push_back(pieces[i]);
       }
     }
-    auto& q = p_.queues[size_t(weight_qs_[size_t(k)])];
+    auto& q = p_.queues[size_t(prefetch_qs_[size_t(k)])];
     for (size_t m = marks.size(); m-- > 0;)  // back to front: earlier positions stay valid
       q.insert(q.begin() + long(marks[m]), at[m].begin(), at[m].end());
   }
@@ -170,9 +172,13 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
 }
 
 void Emitter::barrier_all() {
+  // Only a computing layer hosts the next layer's prefetch: a layer made of DMA copies
+  // (conversions, transposes, concats) already keeps the DMA channels and DRAM busy.
   mark_steps();
-  prev_marks_ = std::move(marks_);
+  if (pipelined_) prev_marks_ = std::move(marks_);
+  else prev_marks_.clear();
   marks_.clear();
+  pipelined_ = false;
   ++barrier_id_;
   for (int q = 0; q < num_queues(); ++q) {
     Instr b;
@@ -239,6 +245,7 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
     next_group = 1;
   }
   prev_marks_.clear();  // a later layer must not insert behind this one's instructions
+  pipelined_ = true;
   // Loads / stores of a step are split over the load / store queue sets; queue k of a set
   // has its own Full/Free semaphore pair so consumers know every piece is done.
   const int NL = int(load_qs_.size()), NS = int(store_qs_.size());

@@ -103,10 +103,12 @@ class Emitter {
   std::vector<int> load_qs_, store_qs_;  // DMA queues sharing each step's loads / stores
   int layer_ = 0;
   uint32_t barrier_id_ = 0;
-  // Per weight queue: positions (after each step's loads, and the end) where pieces of the
+  // Per DMA queue: positions (after each tile's loads, and the end) where pieces of the
   // next layer's prefetched weights may be inserted — of the layer being emitted (marks_)
   // and of the layer closed by the last barrier (prev_marks_).
   std::vector<std::vector<size_t>> marks_, prev_marks_;
+  bool pipelined_ = false;  // the layer being emitted has a tile pipeline
+  std::vector<int> prefetch_qs_;  // the load queues: the running layer's stores are not held back
   void mark_steps();
   void insert_prefetch(const std::vector<isa::Instr>& loads);
 };

@@ -121,6 +121,17 @@ double mxu_cycles(const CardConfig& cfg, isa::Dataflow df, int64_t Sr, int64_t S
   if (cfg.matrix.weight_buffers >= 2) return R + (folds - 1) * std::max(double(T), R) + (double(T) + R + C - 2);
   return folds * (2 * R + C + double(T) - 2);
 }
+// The fewest cycles over the card's dataflows for an instruction with K (window), N (output
+// channels) and M (output pixels): what the dataflow choice after tiling will pick.
+double best_mxu_cycles(const CardConfig& cfg, int64_t K, int64_t N, int64_t M) {
+  double best = std::numeric_limits<double>::infinity();
+  for (auto& name : cfg.matrix.dataflows) {
+    if (name == "ws") best = std::min(best, mxu_cycles(cfg, isa::Dataflow::WS, K, N, M));
+    else if (name == "os") best = std::min(best, mxu_cycles(cfg, isa::Dataflow::OS, M, N, K));
+    else if (name == "is") best = std::min(best, mxu_cycles(cfg, isa::Dataflow::IS, K, M, N));
+  }
+  return std::isfinite(best) ? best : mxu_cycles(cfg, isa::Dataflow::WS, K, N, M);
+}
 
 // Halving sequence n, ceil(n/2), ... 1 plus multiples of `unit` below n (tile candidates).
 std::vector<int64_t> candidates(int64_t n, int64_t unit = 0) {
@@ -554,7 +565,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           uint64_t w_b = resident ? w_total : w_total * uint64_t(N * nrow);
           uint64_t out_b = Y.bytes();
           int64_t co_instr = gpc > 1 ? Cout_g : cc;
-          double comp = double(N * nco * nrow * nci * gpc) * mxu_cycles(cfg_, isa::Dataflow::WS, kc * KK, co_instr, rr * OW) / rate;
+          double comp = double(N * nco * nrow * nci * gpc) * best_mxu_cycles(cfg_, kc * KK, co_instr, rr * OW) / rate;
           double dram = double(in_b + w_b + out_b) / bpc;
           double overhead = double(N * nco * nrow * nci) * (2 * cfg_.dma.setup_cycles + 20);
           // Overlapped steady state + per-descriptor overhead. (Adding the un-overlapped
@@ -851,7 +862,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
           int64_t nn = ceil_div(Nn, nc), nm = ceil_div(M, mc), nk = ceil_div(K, kc);
           uint64_t in_b = uint64_t(batches * M * K * nn) * ex;
           uint64_t w_b = resident ? w_total : uint64_t(batches) * w_total * uint64_t(nm);
-          double comp = double(batches * nn * nm * nk) * mxu_cycles(cfg_, isa::Dataflow::WS, kc, nc, mc) / rate;
+          double comp = double(batches * nn * nm * nk) * best_mxu_cycles(cfg_, kc, nc, mc) / rate;
           double dram = double(in_b + w_b + Y.bytes()) / bpc;
           double steps = double(batches * nn * nm * nk);
           // Resident weights load before the first tile unless prefetched during the previous layer.
@@ -1052,8 +1063,12 @@ bool Compiler::lower_elementwise(const Layer& L, LayerStats& ls) {
       left /= std::max<int64_t>(t[d], 1);
     }
   }
-  uint64_t slot_in[2] = {0, slot}, slot_out[2] = {2 * slot, 3 * slot};
-  use_sram(4 * slot, n.name);
+  // Slots only as large as the tiles need, so a following matrix layer can prefetch its
+  // weights into the rest of SRAM.
+  const uint64_t tile_bytes = align_up(uint64_t(t[0] * t[1] * t[2] * t[3]) * 4);
+  const uint64_t used_slot = std::min(slot, uint64_t(std::max(arity, 1)) * tile_bytes);
+  uint64_t slot_in[2] = {0, used_slot}, slot_out[2] = {2 * used_slot, 3 * used_slot};
+  use_sram(4 * used_slot, n.name);
   Pipeline pl;
   size_t j = 0;
   for (int64_t o3 = 0; o3 < it.n[3]; o3 += t[3])

@@ -391,7 +391,8 @@ std::string explain_difference(const Layer& l, const CompatResult& compat, const
   if (overlap != 0) {
     const std::string& df = cfg.matrix.dataflows.front();
     if (df != "os" && cfg.matrix.weight_buffers >= 2)
-      parts.push_back(fmt::format("fold overlap (weight_buffers={}: the next fold's {}-cycle fill hides under the current fold): {}",
+      parts.push_back(fmt::format("fold overlap (weight_buffers={}: folds are pipelined, the next fold's {}-cycle fill hides "
+                                  "under the current fold's stream and its stream follows without waiting for the drain): {}",
                                   cfg.matrix.weight_buffers, cfg.matrix.rows, signed_num(overlap)));
     else
       parts.push_back(fmt::format("per-fold formula: {}", signed_num(overlap)));

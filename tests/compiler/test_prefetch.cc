@@ -152,11 +152,14 @@ TEST(Prefetch, SramOfPrefetchedWeightsNeverOverlapsTheRunningLayer) {
       expect_bit_exact(g, p, o);
     }
   }
-  // A vector layer (Softmax) uses all of SRAM for its slots: the Gemm after it cannot
-  // prefetch and loads its block after the barrier; the Gemm after the input conversion can.
+  // Softmax uses all of SRAM for its slots: the Gemm after it cannot prefetch and loads its
+  // block after the barrier. An elementwise layer sizes its slots to its tiles: the Gemm
+  // after the Sigmoid prefetches. (A layer of DMA copies, like the input conversion, hosts
+  // no prefetch: it keeps the DMA channels busy itself.)
   GraphBuilder b;
   auto x = b.input("x", {16, 64});
-  auto g1 = b.node("Gemm", {x, b.weight("w1", {64, 64}), b.weight("b1", {64})}, {16, 64}, {{"transB", i(1)}});
+  auto sg = b.node("Sigmoid", {x}, {16, 64});
+  auto g1 = b.node("Gemm", {sg, b.weight("w1", {64, 64}), b.weight("b1", {64})}, {16, 64}, {{"transB", i(1)}});
   auto sm = b.node("Softmax", {g1}, {16, 64}, {{"axis", i(-1)}});
   auto g2 = b.node("Gemm", {sm, b.weight("w2", {64, 64}), b.weight("b2", {64})}, {16, 64}, {{"transB", i(1)}});
   b.output(g2);
