@@ -3,6 +3,11 @@
 #include <cmath>
 #include <cstdlib>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <pthread.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "core/error.h"
 #include "isa/encoding.h"
 #include "models/card/card_impl.h"
@@ -714,6 +719,32 @@ void fill_final_stats(detail::Shared& sh, dram::DramModel& dram, pcie::PcieLink&
 
 }  // namespace
 
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+// Debian's SystemC 2.3.4 tells AddressSanitizer about its QuickThreads stack switches, but when
+// it switches back to the main coroutine it announces an empty stack (sc_cor_qt never records
+// the main stack's bounds). From then on ASan ignores __asan_handle_no_return on the main thread
+// ("ASan is ignoring requested __asan_handle_no_return"), so a later exception leaves the thrown-
+// through frames poisoned and the next landing pad reports a false stack-use-after-scope.
+// Back on the main stack for good, announce its real bounds (a switch to the same stack).
+void resync_asan_main_stack() {
+  pthread_attr_t attr;
+  void* bottom = nullptr;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+  pthread_attr_getstack(&attr, &bottom, &size);
+  pthread_attr_destroy(&attr);
+  void* fake_stack = nullptr;
+  __sanitizer_start_switch_fiber(&fake_stack, bottom, size);
+  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+}
+#else
+void resync_asan_main_stack() {}
+#endif
+
+}  // namespace
+
 RunResult run_program(const isa::Program& prog, const CardConfig& cfg_in, const std::vector<Tensor>& inputs,
                       const RunOptions& opt) {
   RunResult res;
@@ -763,6 +794,7 @@ RunResult run_program(const isa::Program& prog, const CardConfig& cfg_in, const 
   tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(1, sc_core::SC_US));
   auto* card = new detail::Card("card", sh, dram_model, link, pm.get(), inputs);  // lives until exit
   sc_core::sc_start();
+  resync_asan_main_stack();
   if (!sh.failed && !sh.host_done) {
     sh.failed = true;
     sh.error = sh.deadlock_report();
