@@ -51,6 +51,10 @@ struct Storage {
   float scale = 0;
   int32_t zp = 0;
   Shape shape;
+  // Kept on chip: the value lives in SRAM at sram_addr (its DRAM buffer stays allocated but
+  // is not written); operands of it are SRAM operands.
+  bool in_sram = false;
+  uint64_t sram_addr = 0;
   uint64_t bytes() const { return uint64_t(shape_numel(shape)) * dtype_size(dtype); }
 };
 
@@ -255,6 +259,15 @@ class Compiler {
     prev_sram_used_ = std::move(sram_used_);
     sram_used_.clear();
   }
+  // Activations kept on chip (TPU v1 keeps them in its unified buffer): a value read only
+  // by the next layer and at most an eighth of SRAM goes to one of two arena halves at the
+  // top of SRAM instead of DRAM; consecutive kept values alternate halves, so a layer reads
+  // one half and writes the other. Layouts use [0, sram_top_).
+  uint64_t sram_top_ = 0, arena_half_ = 0;
+  int next_half_ = 0;
+  std::set<std::string> keep_on_chip_;  // eligible values (decided before lowering)
+  void plan_on_chip();
+  uint64_t arena(int half) const { return sram_top_ + uint64_t(half) * arena_half_; }
   // SRAM ranges used by the layer being lowered and by the previous one (layers alternate
   // between them at each barrier).
   std::vector<std::pair<uint64_t, uint64_t>> sram_used_, prev_sram_used_;
@@ -270,7 +283,7 @@ class Compiler {
   };
   Placement classic_placement(uint64_t block_bytes) const {
     Placement p;
-    const uint64_t top = cfg_.sram.size_bytes / 64 * 64;
+    const uint64_t top = sram_top_;
     if (block_bytes > top) return p;
     p.ok = true, p.block = 0, p.slots = align_up(block_bytes), p.slot_bytes = top - std::min(top, p.slots);
     return p;
@@ -278,13 +291,13 @@ class Compiler {
   Placement prefetch_placement(uint64_t block_bytes) const {
     Placement best;
     if (!em_.can_prefetch() || block_bytes == 0) return best;
-    const uint64_t top = cfg_.sram.size_bytes / 64 * 64, P = align_up(block_bytes);
+    const uint64_t top = sram_top_, P = align_up(block_bytes);
     auto used = prev_sram_used_;
     std::sort(used.begin(), used.end());
     std::vector<std::pair<uint64_t, uint64_t>> gaps;  // free of the previous layer
     uint64_t at = 0;
-    for (auto& [lo, hi] : used) {
-      if (lo > at) gaps.push_back({at, lo});
+    for (auto& [lo, hi] : used) {  // gaps below top only: the on-chip arena lies above it
+      if (std::min(lo, top) > at) gaps.push_back({at, std::min(lo, top)});
       at = std::max(at, align_up(hi));
     }
     if (top > at) gaps.push_back({at, top});
@@ -317,10 +330,11 @@ class Compiler {
     }
     fail(ErrorKind::Internal, "backend: value '{}' has no storage", v);
   }
+  // An operand of a value's storage: DRAM, or SRAM for a value kept on chip.
   Operand dram_op(const Storage& s, int64_t elem_offset = 0) {
     Operand o;
-    o.space = Space::Dram;
-    o.addr = s.addr + uint64_t(elem_offset) * dtype_size(s.dtype);
+    o.space = s.in_sram ? Space::Sram : Space::Dram;
+    o.addr = (s.in_sram ? s.sram_addr : s.addr) + uint64_t(elem_offset) * dtype_size(s.dtype);
     o.type = s.dtype;
     o.scale = s.scale;
     o.zp = s.zp;
@@ -521,7 +535,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   uint64_t w_total = uint64_t(Cout * per) * ew;
 
   // ---- tile choice ----
-  const uint64_t sram = cfg_.sram.size_bytes, acc_half = cfg_.accumulator.size_bytes / 2;
+  const uint64_t sram = sram_top_, acc_half = cfg_.accumulator.size_bytes / 2;
   const int R = cfg_.matrix.rows, C = cfg_.matrix.cols;
   double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
@@ -839,7 +853,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   uint64_t params_bytes = align_up(uint64_t(Nn) * 4) + (use_table ? align_up(uint64_t(Nn) * 8) : 0);
   uint64_t w_total = uint64_t(K * Nn) * eb;
 
-  const uint64_t sram = cfg_.sram.size_bytes, acc_half = cfg_.accumulator.size_bytes / 2;
+  const uint64_t sram = sram_top_, acc_half = cfg_.accumulator.size_bytes / 2;
   const int R = cfg_.matrix.rows, C = cfg_.matrix.cols;
   double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
@@ -1049,8 +1063,9 @@ bool Compiler::lower_elementwise(const Layer& L, LayerStats& ls) {
     it.n.push_back(1);
     for (auto& s : it.strides) s.push_back(0);
   }
-  const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
-  int64_t budget = int64_t(slot / (4 * uint64_t(arity)));
+  const uint64_t slot = (sram_top_ / 4) / 64 * 64;
+  // Elements per operand such that `arity` 64-byte-aligned operands fit in one slot.
+  int64_t budget = int64_t((slot / uint64_t(arity)) / 64 * 64 / 4);
   if (budget < 1) fail(ErrorKind::Capacity, "layer '{}': SRAM too small for one element per operand", n.name);
   // At least ~4 tiles so loads, compute and stores overlap.
   budget = std::min<int64_t>(budget, std::max<int64_t>(4096, ceil_div(it.n[0] * it.n[1] * it.n[2] * it.n[3], 4)));
@@ -1138,7 +1153,7 @@ bool Compiler::lower_pool(const Layer& L, LayerStats& ls) {
   pr = std::max(pr, (OW - 1) * strides[1] + (k[1] - 1) * dil[1] + 1 - W - pads[1]);
   bool avg = n.op_type == "AveragePool";
   if (avg && n.attr_i("count_include_pad", 0) && (pb != pads[2] || pr != pads[3])) return false;
-  const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
+  const uint64_t slot = (sram_top_ / 4) / 64 * 64;
   int64_t cp = std::min<int64_t>(planes, int64_t(slot / (4 * uint64_t(std::max(H * W, OH * OW)))));
   cp = std::min<int64_t>({cp, 65535 * 256, std::max<int64_t>(1, ceil_div(planes, 4))});
   uint64_t slot_in[2] = {0, slot}, slot_out[2] = {2 * slot, 3 * slot};
@@ -1221,7 +1236,7 @@ bool Compiler::lower_rows(const Layer& L, LayerStats& ls) {
     fn = op == "GlobalMaxPool" || op == "ReduceMax" ? Fn::RMax : op == "ReduceSum" ? Fn::Sum : op == "ReduceMin" ? Fn::RMin : Fn::Mean;
   }
   if (len >= (1 << 24) || len < 1) return false;
-  const uint64_t slot = (cfg_.sram.size_bytes / 4) / 64 * 64;
+  const uint64_t slot = (sram_top_ / 4) / 64 * 64;
   int64_t rp = int64_t((slot - 64) / (4 * uint64_t(len + 1)));
   rp = std::min<int64_t>({rp, rows, (1 << 24) - 1, std::max<int64_t>(1, ceil_div(rows, 4))});
   if (rp < 1)
@@ -1556,7 +1571,14 @@ void Compiler::lower(const Layer& L) {
   }
   bool done = false;
   if (L.kind != Kind::Host) {
-    if (!store_.count(L.output)) store_[L.output] = make_storage(L.output);
+    if (!store_.count(L.output)) {
+      store_[L.output] = make_storage(L.output);
+      if (keep_on_chip_.count(L.output)) {
+        Storage& y = store_[L.output];
+        y.in_sram = true, y.sram_addr = arena(next_half_);
+        next_half_ ^= 1;
+      }
+    }
     if (L.kind == Kind::Split)
       for (auto& o : n.outputs)
         if (!store_.count(o)) store_[o] = make_storage(o);
@@ -1578,8 +1600,27 @@ void Compiler::lower(const Layer& L) {
       default: break;
     }
   }
+  // The arena halves this layer reads or writes are SRAM it uses (no prefetch lands there).
+  std::vector<std::string> touched{L.output};
+  for (auto& in : n.inputs) touched.push_back(in);
+  for (auto& v : touched) {
+    auto it = store_.find(v);
+    if (it != store_.end() && it->second.in_sram)
+      use_sram_range(it->second.sram_addr, it->second.sram_addr + arena_half_, n.name);
+  }
   if (!done) {
-    // Host fallback: the primary node and then every node fused into it.
+    // Host fallback: the primary node and then every node fused into it. The host reads and
+    // writes DRAM: an on-chip input is copied out first, the output goes to DRAM.
+    auto out = store_.find(L.output);
+    if (out != store_.end()) out->second.in_sram = false;
+    for (auto& in : n.inputs) {
+      auto it = store_.find(in);
+      if (it == store_.end() || !it->second.in_sram) continue;
+      Storage dram = it->second;
+      dram.in_sram = false;
+      copy_flat(dram, it->second, false);
+      it->second = dram;
+    }
     info.placement = "host";
     Layer h;
     h.node = n;
@@ -1613,6 +1654,35 @@ void Compiler::lower(const Layer& L) {
                             human_bytes(double(ls.in_bytes)), human_bytes(double(ls.w_bytes)),
                             human_bytes(double(ls.out_bytes)), human_count(double(info.macs)), bound);
   }
+}
+
+void Compiler::plan_on_chip() {
+  const uint64_t sram = cfg_.sram.size_bytes / 64 * 64;
+  std::map<std::string, std::set<size_t>> readers;
+  std::map<std::string, const ir::Node*> by_name;
+  for (auto& m : g_.nodes) by_name[m.name] = &m;
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    for (auto& in : layers_[li].node.inputs) readers[in].insert(li);
+    for (auto& f : layers_[li].fused)
+      for (auto& in : by_name.at(f)->inputs) readers[in].insert(li);
+  }
+  std::set<std::string> outputs(g_.outputs.begin(), g_.outputs.end()), inputs(g_.inputs.begin(), g_.inputs.end());
+  uint64_t biggest = 0;
+  for (size_t li = 0; li + 1 < layers_.size(); ++li) {
+    const Layer& L = layers_[li];
+    const Kind next = layers_[li + 1].kind;
+    const bool producer = L.kind == Kind::Conv || L.kind == Kind::MatMul || L.kind == Kind::Elementwise || L.kind == Kind::Pool;
+    if (!producer || next == Kind::Alias || next == Kind::Host || next == Kind::Split) continue;
+    if (outputs.count(L.output) || inputs.count(L.output) || g_.value(L.output).dtype != DType::F32) continue;
+    auto r = readers.find(L.output);
+    if (r == readers.end() || r->second != std::set<size_t>{li + 1}) continue;
+    const uint64_t bytes = align_up(uint64_t(shape_numel(g_.value(L.output).shape)) * dtype_size(act_));
+    if (bytes > sram / 8) continue;
+    keep_on_chip_.insert(L.output);
+    biggest = std::max(biggest, bytes);
+  }
+  arena_half_ = biggest;
+  sram_top_ = (sram - 2 * arena_half_) / 64 * 64;
 }
 
 isa::Program Compiler::run(std::string* explain) {
@@ -1654,6 +1724,7 @@ isa::Program Compiler::run(std::string* explain) {
     }
     for (auto& o : g_.outputs) last_use_[o] = INT32_MAX;
   }
+  plan_on_chip();
   // Network inputs: converted to the activation encoding by a first DMA copy when needed.
   for (auto& name : g_.inputs) {
     const Storage& b = binding_[name];
@@ -1760,12 +1831,13 @@ isa::Program Compiler::run(std::string* explain) {
     for (auto& q : P_.queues) n += q.size();
     for (auto& l : P_.layers) host += l.placement == "host";
     *explain = fmt::format("{} on {} ({}): {} layers ({} on the host), {} instructions; constants {}, DRAM footprint {}, "
-                           "SRAM peak {} of {}, ACC peak {} of {}\n"
+                           "SRAM peak {} of {}, ACC peak {} of {}; {} activations kept on chip (2 x {} at SRAM {:#x})\n"
                            "per layer: tiling and loop order (outermost first), bytes moved to/from DRAM, expected bound\n",
                            g_.name, cfg_.name, opt_.precision, P_.layers.size(), host, n, human_bytes(double(P_.constants.size())),
                            human_bytes(double(P_.dram_bytes)), human_bytes(double(sram_peak_)),
                            human_bytes(double(cfg_.sram.size_bytes)), human_bytes(double(acc_peak_)),
-                           human_bytes(double(cfg_.accumulator.size_bytes))) +
+                           human_bytes(double(cfg_.accumulator.size_bytes)), keep_on_chip_.size(),
+                           human_bytes(double(arena_half_)), sram_top_) +
                explain_;
   }
   return std::move(P_);

@@ -217,3 +217,74 @@ TEST(Prefetch, NextLayersWeightsStreamWhileThisLayerComputes) {
   ASSERT_GT(obs.last_mxu, 0.0);
   EXPECT_LT(obs.first_next_dma, obs.last_mxu);
 }
+
+// ---- activations kept on chip (compiler/backend/README.md "Memory and schedule") ----------
+
+namespace {
+// Per program layer: does it write DRAM / read the activations region of DRAM?
+struct DramUse {
+  bool writes = false, reads_activations = false;
+};
+std::map<int64_t, DramUse> dram_use(const isa::Program& p) {
+  uint64_t lo = 0, hi = 0;
+  for (auto& r : p.regions)
+    if (r.name == "activations") lo = r.base, hi = r.base + r.size;
+  std::map<int64_t, DramUse> use;
+  for (auto& q : p.queues)
+    for (auto& in : q)
+      kernels::for_each_run(in, [&](const kernels::Run& r) {
+        if (r.space != isa::Space::Dram) return;
+        if (r.write) use[in.layer].writes = true;
+        else if (r.addr < hi && r.addr + r.bytes > lo) use[in.layer].reads_activations = true;
+      });
+  return use;
+}
+}  // namespace
+
+TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
+  backend::CompileOptions o;
+  o.precision = "int8";
+  // Gemm -> Gemm -> Gemm: the two intermediate values never touch DRAM.
+  ir::Graph g = mlp();
+  isa::Program p = backend::compile(g, preset("default"), o);
+  std::vector<int64_t> gemms;
+  for (size_t k = 0; k < p.layers.size(); ++k)
+    if (p.layers[k].op.rfind("Gemm", 0) == 0) gemms.push_back(int64_t(k));
+  ASSERT_EQ(gemms.size(), 3u);
+  auto use = dram_use(p);
+  EXPECT_FALSE(use[gemms[0]].writes);
+  EXPECT_FALSE(use[gemms[1]].writes);
+  EXPECT_FALSE(use[gemms[1]].reads_activations);
+  EXPECT_FALSE(use[gemms[2]].reads_activations);
+  EXPECT_TRUE(use[gemms[2]].writes);  // the graph output
+  expect_bit_exact(g, p, o);
+  check_prefetch_disjoint(p);
+
+  // A value read by two layers (a residual) goes to DRAM; the one read only by the next
+  // layer stays on chip.
+  GraphBuilder b;
+  auto x = b.input("x", {1, 8, 12, 12});
+  auto a = b.node("Conv", {x, b.weight("wa", {8, 8, 3, 3})}, {1, 8, 12, 12},
+                  {{"kernel_shape", ints({3, 3})}, {"pads", ints({1, 1, 1, 1})}});
+  auto c = b.node("Conv", {a, b.weight("wb", {8, 8, 1, 1})}, {1, 8, 12, 12}, {{"kernel_shape", ints({1, 1})}});
+  auto s = b.node("Add", {a, c}, {1, 8, 12, 12});
+  b.output(s);
+  b.g.name = "residual";
+  isa::Program r = backend::compile(b.g, preset("default"), o);
+  std::vector<int64_t> convs;
+  for (size_t k = 0; k < r.layers.size(); ++k)
+    if (r.layers[k].op == "Conv" || r.layers[k].op.rfind("Conv+", 0) == 0) convs.push_back(int64_t(k));
+  ASSERT_EQ(convs.size(), 2u);
+  auto ru = dram_use(r);
+  EXPECT_TRUE(ru[convs[0]].writes);    // read by the second conv and by the Add
+  EXPECT_FALSE(ru[convs[1]].writes);   // read only by the Add, next
+  expect_bit_exact(b.g, r, o);
+  // Tiny SRAM (a 64 KiB card): values larger than an eighth of SRAM stay in DRAM, still exact.
+  CardConfig tiny = preset("default");
+  tiny.sram.size_bytes = 64 << 10;
+  tiny.name += "-tiny";
+  isa::Program t = backend::compile(g, tiny, o);
+  auto tu = dram_use(t);
+  EXPECT_TRUE(tu[gemms[0]].writes);  // 32 KiB values > 8 KiB
+  expect_bit_exact(g, t, o);
+}
