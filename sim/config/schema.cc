@@ -96,7 +96,7 @@ std::vector<ConfigField> build_schema() {
        .doc = "element types the array computes in (i8 accumulates in i32, floats in f32)",
        .store = STORE(matrix.dtypes)},
       {.path = "matrix.weight_buffers", .type = T::Int, .default_value = 2, .min = 1, .max = 8, .unit = "tiles",
-       .doc = "weight tiles held per PE; 2 = double buffering (loading fold i+1 hides under fold i)",
+       .doc = "weight tiles held per PE; >= 2 = double buffering: consecutive folds pipeline (fold i+1 fills during fold i, fill and drain paid once per instruction)",
        .store = STORE(matrix.weight_buffers)},
       {.path = "matrix.fp32_rate", .type = T::Float, .default_value = 0.25, .min = 0, .max = 1, .unit = "× i8",
        .doc = "f32 MACs per PE per cycle relative to i8; must be > 0 if `f32` is in `dtypes`",
