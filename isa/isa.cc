@@ -46,7 +46,7 @@ const std::vector<OpcodeInfo>& opcode_table() {
       {Opcode::MxuConv, "mxu.conv", Engine::Mxu,
        {F::df, F::acc, F::dtype, F::in_c, F::in_h, F::in_w, F::out_h, F::out_w, F::out_c, F::k_h, F::k_w, F::st_h,
         F::st_w, F::dl_h, F::dl_w, F::pad_t, F::pad_l, CARDSIM_OPERAND(a), CARDSIM_OPERAND(b), F::d_space,
-        F::d_addr, F::d_s0, F::d_s1},
+        F::d_addr, F::d_s0, F::d_s1, F::d_type},
        "tiled convolution / matmul into the accumulator"},
       {Opcode::VpuUnary, "vpu.unary", Engine::Vpu,
        {F::fn, F::alpha, F::beta, CARDSIM_EXTENTS, CARDSIM_OPERAND(d), CARDSIM_OPERAND(a)},

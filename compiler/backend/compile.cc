@@ -106,11 +106,13 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
   return st;
 }
 
-// Integer requant clip bounds must stay finite (the card converts alpha / d_scale to int).
-void clamp_clip_bounds(Instr& rq, float scale) {
+// Integer requant clip bounds must stay finite (the card converts alpha / d_scale to int):
+// limited to the span of the destination type (256 steps for int8, 65536 for int16).
+void clamp_clip_bounds(Instr& rq, float scale, DType d = DType::I8) {
   if (rq.fn != int64_t(Fn::Clip) || scale == 0) return;
-  rq.alpha = std::max(rq.alpha, -256.f * scale);
-  rq.beta = std::min(rq.beta, 256.f * scale);
+  const float span = d == DType::I16 ? 65536.f : 256.f;
+  rq.alpha = std::max(rq.alpha, -span * scale);
+  rq.beta = std::min(rq.beta, span * scale);
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -169,6 +171,7 @@ class Compiler {
   bool int8_ = false;
   std::map<std::string, Range> ranges_;
   std::map<std::string, QParams> forced_;  // QDQ models' own scales
+  MixedPrecision mixed_;                    // int8: the values held as int16 (quantize.h)
   std::map<std::string, Storage> store_;     // card-side storage of every value
   std::map<std::string, Storage> binding_;   // graph inputs / outputs as the host sees them (f32)
   uint64_t dram_top_ = 0;
@@ -367,12 +370,12 @@ class Compiler {
   bool lower_gather_split(const Layer& L, LayerStats& ls);
   void lower_host(const Layer& L, LayerStats& ls);
   void emit_post_ops(std::vector<Instr>& vpu, const Layer& L, uint64_t addr, DType t, Dims n, std::string first_value);
-  // Quantization parameters `v` would get (int8), in the dtype of `like`; no address.
+  // Quantization parameters `v` would get (int8 / int16), in the dtype of `like`; no address.
   Storage make_storage_like(const std::string& v, const Storage& like) {
     Storage s = like;
     s.scale = 0, s.zp = 0;
     if (int8_ && dtype_is_integer(like.dtype)) {
-      QParams q = value_qparams(v, ranges_, forced_);
+      QParams q = value_qparams(v, ranges_, forced_, like.dtype == DType::I16 ? 16 : 8);
       s.scale = q.scale, s.zp = q.zero_point;
     }
     return s;
@@ -417,9 +420,9 @@ Storage Compiler::make_storage(const std::string& v) {
   s.shape = val.shape;
   s.dtype = val.dtype;
   if (val.dtype == DType::F32) {
-    s.dtype = act_;
+    s.dtype = int8_ && mixed_.is_wide(v) ? DType::I16 : act_;
     if (int8_) {
-      QParams q = value_qparams(v, ranges_, forced_);
+      QParams q = value_qparams(v, ranges_, forced_, mixed_.bits(v));
       s.scale = q.scale, s.zp = q.zero_point;
     }
   }
@@ -497,13 +500,17 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   int64_t KK = KH * KW;
 
   // ---- weights, bias and requant tables in the constants image ----
-  DType wt = act_;
+  // Mixed precision: an int16 output gets int16 weights; any int16 operand an int64
+  // accumulator with an int64 bias (cost: bytes(a) x bytes(b) passes of the 8-bit array).
+  DType wt = int8_ && Y.dtype == DType::I16 ? DType::I16 : act_;
+  const bool acc64 = int8_ && (X.dtype == DType::I16 || wt == DType::I16);
   size_t ew = dtype_size(wt), ex = dtype_size(X.dtype), ey = dtype_size(Y.dtype);
+  const uint64_t eacc = acc64 ? 8 : 4;  // accumulator and bias element bytes
   Tensor wq(wt, wv.shape);
   std::vector<float> wscale(size_t(Cout), 1.f);
   int64_t per = Cin_g * KK;
   if (int8_) {
-    QuantWeights qw = quantize_weights(*wv.constant, false);
+    QuantWeights qw = quantize_weights(*wv.constant, false, wt == DType::I16 ? 16 : 8);
     wq = std::move(qw.q);
     wscale = std::move(qw.scale);
   } else {
@@ -512,10 +519,11 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   }
   uint64_t w_const = add_constant("convW:" + n.name, wq);
   bool has_bias = !L.bias.empty();
-  Tensor bias_t(int8_ ? DType::I32 : DType::F32, {Cout});
+  Tensor bias_t(acc64 ? DType::I64 : int8_ ? DType::I32 : DType::F32, {Cout});
   for (int64_t c = 0; c < Cout; ++c) {
     double b = has_bias ? g_.value(L.bias).constant->get(size_t(c)) : 0.0;
-    if (int8_) bias_t.ptr<int32_t>()[c] = quantize_bias(b, X.scale, wscale[c]);
+    if (acc64) bias_t.ptr<int64_t>()[c] = quantize_bias64(b, X.scale, wscale[c]);
+    else if (int8_) bias_t.ptr<int32_t>()[c] = quantize_bias(b, X.scale, wscale[c]);
     else bias_t.ptr<float>()[c] = float(b);
   }
   uint64_t b_const = add_constant("convB:" + n.name, bias_t);
@@ -531,13 +539,13 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
     }
   }
   uint64_t t_const = int8_ ? add_constant("convT:" + n.name, table) : 0;
-  uint64_t params_bytes = align_up(uint64_t(Cout) * 4) + (int8_ ? align_up(uint64_t(Cout) * 8) : 0);
+  uint64_t params_bytes = align_up(uint64_t(Cout) * eacc) + (int8_ ? align_up(uint64_t(Cout) * 8) : 0);
   uint64_t w_total = uint64_t(Cout * per) * ew;
 
   // ---- tile choice ----
   const uint64_t sram = sram_top_, acc_half = cfg_.accumulator.size_bytes / 2;
   const int R = cfg_.matrix.rows, C = cfg_.matrix.cols;
-  double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
+  double rate = int8_ ? 1.0 / double(ex * ew) : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
   struct Choice {
     int64_t cc = 0, rr = 0, kc = 0;
@@ -565,7 +573,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
       bool split_ok = gpc == 1;
       for (int64_t rr : candidates(OH)) {
         for (int64_t kc : split_ok ? candidates(Cin_g, R) : std::vector<int64_t>{Cin_g}) {
-          uint64_t acc_b = uint64_t(cc * rr * OW) * 4;
+          uint64_t acc_b = uint64_t(cc * rr * OW) * eacc;
           if (acc_b > acc_half) continue;
           int64_t in_ch = gpc > 1 ? gpc * Cin_g : kc;
           uint64_t in_slot = align_up(uint64_t(in_ch * in_rows(rr) * W) * ex);
@@ -598,7 +606,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   if (!best.cc) {
     uint64_t min_need = params_bytes + 2 * (align_up(uint64_t(in_rows(1) * W) * ex) + align_up(uint64_t(KK) * ew)) + 2 * align_up(uint64_t(OW) * ey);
     fail(ErrorKind::Capacity, "layer '{}' (Conv): smallest tile needs {} bytes of SRAM (card has {}) and {} bytes of accumulator (card has {} per buffer)",
-         n.name, min_need, sram, uint64_t(OW) * 4, acc_half);
+         n.name, min_need, sram, uint64_t(OW) * eacc, acc_half);
   }
   const int64_t cc = best.cc, rr = best.rr, kc = best.kc;
   const bool resident = best.resident;
@@ -623,7 +631,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   }
 
   // ---- SRAM / ACC layout ----
-  uint64_t a_bias = place.block, a_table = place.block + align_up(uint64_t(Cout) * 4);
+  uint64_t a_bias = place.block, a_table = place.block + align_up(uint64_t(Cout) * eacc);
   uint64_t a_wres = place.block + params_bytes;
   uint64_t base = place.slots;
   use_sram_range(place.block, place.block + params_bytes + (resident ? align_up(w_total) : 0), n.name);
@@ -635,7 +643,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   uint64_t out_slot_b = align_up(uint64_t(cc * rr * OW) * ey);
   uint64_t slot_out[2] = {out0, out0 + out_slot_b};
   use_sram_range(base, out0 + 2 * out_slot_b, n.name);
-  uint64_t acc_slot_b = align_up(uint64_t(cc * rr * OW) * 4);
+  uint64_t acc_slot_b = align_up(uint64_t(cc * rr * OW) * eacc);
   uint64_t slot_acc[2] = {0, acc_slot_b};
   acc_peak_ = std::max(acc_peak_, 2 * acc_slot_b);
 
@@ -654,7 +662,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   }
   ls.w_bytes = resident ? w_total : 0;
   size_t k = 0, j = 0;
-  const DType acc_t = int8_ ? DType::I32 : DType::F32;
+  const DType acc_t = acc64 ? DType::I64 : int8_ ? DType::I32 : DType::F32;
   for (int64_t c0 = 0; c0 < Cout; c0 += cc) {
     int64_t cn = std::min(cc, Cout - c0);
     int64_t g0 = c0 / Cout_g;
@@ -717,7 +725,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
             A.zp = int8_ ? X.zp : 0;
             Operand B = sram_op(wbase + uint64_t(co_local * b_s0) * ew, wt, {b_s0, KK, KW, 1});
             Operand D;
-            D.space = Space::Acc, D.addr = slot_acc[j % 2] + uint64_t(co_local * rn * OW) * 4, D.type = acc_t;
+            D.space = Space::Acc, D.addr = slot_acc[j % 2] + uint64_t(co_local * rn * OW) * eacc, D.type = acc_t;
             D.s = {rn * OW, 1, 0, 0};
             set_a(in, A), set_b(in, B), set_d(in, D);
             in.in_c = gpc > 1 ? Cin_g : kn, in.in_h = rows, in.in_w = W;
@@ -740,8 +748,9 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           D.scale = epi.scale, D.zp = epi.zp;
           set_a(rq, A), set_d(rq, D);
           set_n(rq, {rn * OW, cn, 1, 1});
-          rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta; clamp_clip_bounds(rq, epi.scale);
-          rq.c_space = int64_t(Space::Sram), rq.c_addr = int64_t(a_bias + uint64_t(c0) * 4), rq.c_dim = 1;
+          rq.fn = int64_t(L.act.fn), rq.alpha = L.act.alpha, rq.beta = L.act.beta;
+          clamp_clip_bounds(rq, epi.scale, Y.dtype);
+          rq.c_space = int64_t(Space::Sram), rq.c_addr = int64_t(a_bias + uint64_t(c0) * eacc), rq.c_dim = 1;
           rq.b_space = int64_t(Space::Sram);
           rq.b_addr = int8_ ? int64_t(a_table + uint64_t(c0) * 8) : int64_t(isa::kNoAddr);
           rq.b_type = int64_t(DType::I32);
@@ -762,9 +771,12 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   ls.out_bytes = Y.bytes();
   ls.compute_cycles = best.comp;
   ls.dram_cycles = double(ls.in_bytes + ls.w_bytes + ls.out_bytes) / bpc;
-  ls.tiling = fmt::format("tile co={} rows={} ci={} ({} tiles, {} steps), weights {}, loop co>n>rows>ci, df={}",
+  ls.tiling = fmt::format("tile co={} rows={} ci={} ({} tiles, {} steps), weights {}, loop co>n>rows>ci, df={}{}",
                           cc, rr, gpc > 1 ? Cin_g : kc, j, k, resident ? "resident" : "streamed",
-                          df == isa::Dataflow::WS ? "ws" : df == isa::Dataflow::OS ? "os" : "is");
+                          df == isa::Dataflow::WS ? "ws" : df == isa::Dataflow::OS ? "os" : "is",
+                          acc64 ? fmt::format(", mixed precision {} x {} -> i64 accumulator ({} passes of the 8-bit array)",
+                                              dtype_name(X.dtype), dtype_name(wt), ex * ew)
+                                : "");
   em_.emit_pipeline(pipe);
   return true;
 }
@@ -776,6 +788,9 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   const ir::Node& n = L.node;
   const Storage& X = st(n.inputs[0]);
   const Storage& Y = st(L.output);
+  // choose_mixed_precision never gives a MatMul an int16 operand or output.
+  if (X.dtype == DType::I16 || Y.dtype == DType::I16)
+    fail(ErrorKind::Internal, "layer '{}' (MatMul): int16 operands are not lowered", n.name);
   const bool weight = L.b_is_weight && !L.weight.empty();
   const Shape bshape = weight ? g_.value(L.weight).shape : st(n.inputs[1]).shape;
   if (X.shape.size() < 2 || bshape.size() < 2 || Y.shape.size() < 2) return false;
@@ -1556,7 +1571,8 @@ void Compiler::lower(const Layer& L) {
   }
   info.macs = layer_macs(n);
   info.placement = "card";
-
+  // Mixed precision shows in the layer tables: "[i16]" = this layer writes int16.
+  if (int8_ && L.kind != Kind::Alias && mixed_.is_wide(L.output)) info.op += " [i16]";
   if (L.kind == Kind::Alias) {
     const Storage& X = st(n.inputs[0]);
     Storage y = X;
@@ -1676,7 +1692,8 @@ void Compiler::plan_on_chip() {
     if (outputs.count(L.output) || inputs.count(L.output) || g_.value(L.output).dtype != DType::F32) continue;
     auto r = readers.find(L.output);
     if (r == readers.end() || r->second != std::set<size_t>{li + 1}) continue;
-    const uint64_t bytes = align_up(uint64_t(shape_numel(g_.value(L.output).shape)) * dtype_size(act_));
+    const DType t = int8_ && mixed_.is_wide(L.output) ? DType::I16 : act_;  // as make_storage
+    const uint64_t bytes = align_up(uint64_t(shape_numel(g_.value(L.output).shape)) * dtype_size(t));
     if (bytes > sram / 8) continue;
     keep_on_chip_.insert(L.output);
     biggest = std::max(biggest, bytes);
@@ -1708,6 +1725,17 @@ isa::Program Compiler::run(std::string* explain) {
       fmt::print(stderr, "{}\n", warning);
       explain_ += warning + "\n";
     }
+    // Mixed precision needs a matrix unit that lists i16; without it: pure int8, with a warning.
+    mixed_ = choose_mixed_precision(g_, layers_, opt_.int8_mixed);
+    if (!mixed_.wide.empty() && effective_int8_mixed(cfg_, opt_.int8_mixed) == "off") {
+      std::string w = fmt::format("warning: --int8-mixed {}: card '{}' matrix unit has no i16 (matrix.dtypes: {}); "
+                                  "compiling pure int8",
+                                  opt_.int8_mixed, cfg_.name, fmt::join(cfg_.matrix.dtypes, ", "));
+      fmt::print(stderr, "{}\n", w);
+      explain_ += w + "\n";
+      mixed_ = {};
+    }
+    if (!mixed_.wide.empty()) explain_ += fmt::format("int8 mixed precision: {} values held as int16\n", mixed_.wide.size());
   }
   plan_storage();
   uint64_t act_start = dram_top_;
@@ -1740,7 +1768,7 @@ isa::Program Compiler::run(std::string* explain) {
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
     if (want_explain_)
       explain_ += fmt::format("[{:3}] input:{}  ({}, card)\n      tiling: flat DMA copy f32 -> {}, {}\n", P_.layers.size() - 1,
-                              name, P_.layers.back().op, dtype_name(act_), human_bytes(double(b.bytes())));
+                              name, P_.layers.back().op, dtype_name(store_[name].dtype), human_bytes(double(b.bytes())));
   }
   for (size_t li = 0; li < layers_.size(); ++li) {
     cur_layer_ = int(li);
@@ -1824,6 +1852,7 @@ isa::Program Compiler::run(std::string* explain) {
   P_.metadata["precision"] = opt_.precision;
   P_.metadata["options"] = fmt::format("precision={} batch={} calibrate={}", opt_.precision, opt_.batch,
                                        opt_.calibrate_dir.empty() ? "random" : opt_.calibrate_dir);
+  if (int8_) P_.metadata["int8_mixed"] = fmt::format("{} ({} values int16)", opt_.int8_mixed, mixed_.wide.size());
   P_.metadata["cardsim_version"] = CARDSIM_VERSION;
   P_.metadata["card"] = cfg_.name;
   if (explain) {
@@ -1844,6 +1873,11 @@ isa::Program Compiler::run(std::string* explain) {
 }
 
 }  // namespace
+
+std::string effective_int8_mixed(const CardConfig& cfg, const std::string& mode) {
+  const auto& d = cfg.matrix.dtypes;
+  return std::find(d.begin(), d.end(), "i16") == d.end() ? "off" : mode;
+}
 
 isa::Program compile(const ir::Graph& g, const CardConfig& cfg, const CompileOptions& opts, std::string* explain_text) {
   Compiler c(g, cfg, opts);

@@ -76,12 +76,23 @@ int64_t rshift_round(int64_t v, int64_t s) {
   return (v + (int64_t(1) << (s - 1))) >> s;
 }
 
+// rshift_round((acc + bias) * M, S): in int64 for int32 accumulators; in 128 bits, saturated to
+// int64, for the int64 accumulators of 16-bit operands (ISA.md vpu.requant).
+int64_t requant(int64_t acc, int64_t bias, int32_t M, int32_t S, bool wide) {
+  if (!wide) return rshift_round((acc + bias) * M, S);
+  __int128 v = (__int128(acc) + bias) * M;
+  if (S > 0 && S <= 126) v = (v + (__int128(1) << (S - 1))) >> S;
+  else if (S > 126) v = v < 0 ? -1 : 0;
+  return v > __int128(INT64_MAX) ? INT64_MAX : v < __int128(INT64_MIN) ? INT64_MIN : int64_t(v);
+}
+
 class IntRef {
  public:
   IntRef(const ir::Graph& g, const CompileOptions& o) : g_(g) {
     layers_ = run_passes(g_);
     ranges_ = calibrate(g_, o.calibrate_dir, nullptr);
     forced_ = qdq_params(g_);
+    mp_ = choose_mixed_precision(g_, layers_, o.int8_mixed);
   }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
@@ -106,8 +117,21 @@ class IntRef {
   std::map<std::string, Range> ranges_;
   std::map<std::string, QParams> forced_;
   std::map<std::string, QT> env_;
+  MixedPrecision mp_;
 
-  QParams qp(const std::string& v) { return value_qparams(v, ranges_, forced_); }
+  QParams qp(const std::string& v) { return value_qparams(v, ranges_, forced_, mp_.bits(v)); }
+  // A quantized tensor's elements as int32 (int8 or int16 storage).
+  static std::vector<int32_t> ints(const Tensor& t) {
+    std::vector<int32_t> r(size_t(t.numel()));
+    if (t.dtype == DType::I8) for (size_t i = 0; i < r.size(); ++i) r[i] = t.ptr<int8_t>()[i];
+    else if (t.dtype == DType::I16) for (size_t i = 0; i < r.size(); ++i) r[i] = t.ptr<int16_t>()[i];
+    else fail(ErrorKind::Internal, "int8 reference: integer operand of type {}", dtype_name(t.dtype));
+    return r;
+  }
+  static void put(Tensor& t, size_t i, int64_t v) {
+    if (t.dtype == DType::I16) t.ptr<int16_t>()[i] = int16_t(v);
+    else t.ptr<int8_t>()[i] = int8_t(v);
+  }
   static std::vector<float> to_floats(const Tensor& t) {
     std::vector<float> r(size_t(t.numel()));
     for (size_t i = 0; i < r.size(); ++i) r[i] = float(t.get(i));
@@ -119,15 +143,16 @@ class IntRef {
       for (auto& v : r) v = (v - float(q.zp)) * q.scale;
     return r;
   }
-  static int8_t quant1(float v, float scale, int32_t zp) {
+  static int64_t quant1(float v, float scale, int32_t zp, DType t) {
     float q = std::nearbyint(v / scale);
     double d = std::isnan(q) ? double(zp) : double(q) + zp;
-    return int8_t(std::clamp(d, -128.0, 127.0));
+    return t == DType::I16 ? int64_t(std::clamp(d, -32768.0, 32767.0)) : int64_t(std::clamp(d, -128.0, 127.0));
   }
+  DType qtype(const std::string& v) const { return mp_.is_wide(v) ? DType::I16 : DType::I8; }
   QT quant(const std::vector<float>& v, const Shape& s, const std::string& value) {
     QParams p = qp(value);
-    QT r{Tensor(DType::I8, s), p.scale, p.zero_point};
-    for (size_t i = 0; i < v.size(); ++i) r.t.ptr<int8_t>()[i] = quant1(v[i], p.scale, p.zero_point);
+    QT r{Tensor(qtype(value), s), p.scale, p.zero_point};
+    for (size_t i = 0; i < v.size(); ++i) put(r.t, i, quant1(v[i], p.scale, p.zero_point, r.t.dtype));
     return r;
   }
   const QT& get(const std::string& n) {
@@ -142,20 +167,22 @@ class IntRef {
     for (auto& p : L.post) {
       QParams in{q.scale, q.zp}, out = qp(p.value);
       (void)prev;
+      std::vector<int32_t> x = ints(q.t);
       for (int64_t i = 0; i < q.t.numel(); ++i) {
-        float v = (float(q.t.ptr<int8_t>()[i]) - float(in.zero_point)) * in.scale;
-        q.t.ptr<int8_t>()[i] = quant1(unary(p.fn, v, p.alpha, p.beta), out.scale, out.zero_point);
+        float v = (float(x[size_t(i)]) - float(in.zero_point)) * in.scale;
+        put(q.t, size_t(i), quant1(unary(p.fn, v, p.alpha, p.beta), out.scale, out.zero_point, q.t.dtype));
       }
       q.scale = out.scale, q.zp = out.zero_point;
       prev = p.value;
     }
   }
   // Requant bounds for the epilogue activation.
-  static void act_bounds(const Activation& a, float scale, int32_t zp, int64_t& lo, int64_t& hi) {
-    lo = -128, hi = 127;
+  static void act_bounds(const Activation& a, float scale, int32_t zp, DType t, int64_t& lo, int64_t& hi) {
+    lo = t == DType::I16 ? -32768 : -128, hi = t == DType::I16 ? 32767 : 127;
     if (a.fn == Fn::Relu) lo = std::max<int64_t>(lo, zp);
     if (a.fn == Fn::Clip) {
-      float al = std::max(a.alpha, -256.f * scale), be = std::min(a.beta, 256.f * scale);
+      const float span = t == DType::I16 ? 65536.f : 256.f;  // as the compiler limits the clip bounds
+      float al = std::max(a.alpha, -span * scale), be = std::min(a.beta, span * scale);
       lo = std::max<int64_t>(lo, int64_t(std::nearbyint(al / scale)) + zp);
       hi = std::min<int64_t>(hi, int64_t(std::nearbyint(be / scale)) + zp);
     }
@@ -171,7 +198,10 @@ void IntRef::conv(const Layer& L) {
   const ir::Node& n = L.node;
   const QT& X = get(n.inputs[0]);
   const ir::Value& wv = g_.value(L.weight);
-  QuantWeights qw = quantize_weights(*wv.constant, false);
+  const DType yt = qtype(L.output);
+  QuantWeights qw = quantize_weights(*wv.constant, false, yt == DType::I16 ? 16 : 8);
+  // 16-bit operands accumulate in int64 (the card's i64 accumulator), else int32 wrapping.
+  const bool wide = X.t.dtype == DType::I16 || qw.q.dtype == DType::I16;
   int64_t N = X.t.shape[0], H = X.t.shape[2], W = X.t.shape[3];
   int64_t Cout = wv.shape[0], Cin_g = wv.shape[1], KH = wv.shape[2], KW = wv.shape[3];
   const Shape& ys = g_.value(L.output).shape;
@@ -182,19 +212,21 @@ void IntRef::conv(const Layer& L) {
   std::string epi_value = L.act.fn != Fn::Copy ? L.act.value : L.preact;
   QParams epi = L.post.empty() ? qp(L.output) : qp(epi_value);
   int64_t lo, hi;
-  act_bounds(L.act, epi.scale, epi.zero_point, lo, hi);
-  QT Y{Tensor(DType::I8, ys), epi.scale, epi.zero_point};
-  const int8_t* x = X.t.ptr<int8_t>();
-  const int8_t* w = qw.q.ptr<int8_t>();
+  act_bounds(L.act, epi.scale, epi.zero_point, yt, lo, hi);
+  QT Y{Tensor(yt, ys), epi.scale, epi.zero_point};
+  const std::vector<int32_t> xv_all = ints(X.t), w_all = ints(qw.q);
+  const int32_t* x = xv_all.data();
+  const int32_t* w = w_all.data();
   for (int64_t co = 0; co < Cout; ++co) {
     double b = L.bias.empty() ? 0.0 : g_.value(L.bias).constant->get(size_t(co));
-    int32_t bias = quantize_bias(b, X.scale, qw.scale[size_t(co)]);
+    int64_t bias = wide ? quantize_bias64(b, X.scale, qw.scale[size_t(co)]) : quantize_bias(b, X.scale, qw.scale[size_t(co)]);
     int32_t M, S;
     quantize_multiplier(double(X.scale) * qw.scale[size_t(co)] / epi.scale, M, S);
     int64_t g = co / Cout_g;
     for (int64_t b0 = 0; b0 < N; ++b0)
       for (int64_t oh = 0; oh < OH; ++oh)
         for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t acc64 = 0;
           int32_t acc = 0;
           for (int64_t ci = 0; ci < Cin_g; ++ci)
             for (int64_t kh = 0; kh < KH; ++kh) {
@@ -204,11 +236,13 @@ void IntRef::conv(const Layer& L) {
                 int64_t iw = ow * st[1] - pads[1] + kw * dl[1];
                 if (iw < 0 || iw >= W) continue;
                 int32_t xv = x[((b0 * Cin + g * Cin_g + ci) * H + ih) * W + iw] - X.zp;
-                acc += xv * w[((co * Cin_g + ci) * KH + kh) * KW + kw];
+                int32_t wv = w[((co * Cin_g + ci) * KH + kh) * KW + kw];
+                if (wide) acc64 += int64_t(xv) * wv;
+                else acc = int32_t(uint32_t(acc) + uint32_t(xv) * uint32_t(wv));  // int32, wrapping
               }
             }
-          int64_t y = rshift_round((int64_t(acc) + bias) * M, S) + epi.zero_point;
-          Y.t.ptr<int8_t>()[((b0 * Cout + co) * OH + oh) * OW + ow] = int8_t(std::clamp(y, lo, hi));
+          int64_t y = requant(wide ? acc64 : acc, bias, M, S, wide) + epi.zero_point;
+          put(Y.t, size_t(((b0 * Cout + co) * OH + oh) * OW + ow), std::clamp(y, lo, hi));
         }
   }
   post_ops(Y, L, epi_value);
@@ -221,12 +255,14 @@ void IntRef::matmul(const Layer& L) {
   const bool weight = L.b_is_weight && !L.weight.empty();
   QuantWeights qw;
   QT B;
+  const DType yt = qtype(L.output);
   if (weight) {
-    qw = quantize_weights(*g_.value(L.weight).constant, true);
+    qw = quantize_weights(*g_.value(L.weight).constant, true, yt == DType::I16 ? 16 : 8);
     B = QT{qw.q, 0, 0};
   } else {
     B = get(n.inputs[1]);
   }
+  const bool wide = X.t.dtype == DType::I16 || B.t.dtype == DType::I16;
   const Shape& xs = X.t.shape;
   const Shape& bs = B.t.shape;
   const Shape& ys = g_.value(L.output).shape;
@@ -234,17 +270,22 @@ void IntRef::matmul(const Layer& L) {
   std::string epi_value = L.act.fn != Fn::Copy ? L.act.value : L.preact;
   QParams epi = L.post.empty() ? qp(L.output) : qp(epi_value);
   int64_t lo, hi;
-  act_bounds(L.act, epi.scale, epi.zero_point, lo, hi);
-  QT Y{Tensor(DType::I8, ys), epi.scale, epi.zero_point};
+  act_bounds(L.act, epi.scale, epi.zero_point, yt, lo, hi);
+  QT Y{Tensor(yt, ys), epi.scale, epi.zero_point};
+  const std::vector<int32_t> x_all = ints(X.t), b_all = ints(B.t);
   // Batch index -> matrix offsets with numpy broadcasting of the leading dims.
   Shape yb(ys.begin(), ys.end() - 2), xb(xs.begin(), xs.end() - 2), bb(bs.begin(), bs.end() - 2);
   auto yst = strides(yb), xst = strides(xb), bst = strides(bb);
   int64_t batches = shape_numel(yb);
-  std::vector<int32_t> Mq(static_cast<size_t>(N)), Sq(static_cast<size_t>(N)), bias(static_cast<size_t>(N), 0);
+  std::vector<int32_t> Mq(static_cast<size_t>(N)), Sq(static_cast<size_t>(N));
+  std::vector<int64_t> bias(static_cast<size_t>(N), 0);
   for (int64_t c = 0; c < N; ++c) {
     float ws = weight ? qw.scale[size_t(c)] : B.scale;
     quantize_multiplier(double(X.scale) * ws / epi.scale, Mq[size_t(c)], Sq[size_t(c)]);
-    if (!L.bias.empty()) bias[size_t(c)] = quantize_bias(g_.value(L.bias).constant->get(size_t(c)), X.scale, ws);
+    if (!L.bias.empty()) {
+      double b = g_.value(L.bias).constant->get(size_t(c));
+      bias[size_t(c)] = wide ? quantize_bias64(b, X.scale, ws) : quantize_bias(b, X.scale, ws);
+    }
   }
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t xo = 0, bo = 0, rem = bi;
@@ -255,14 +296,19 @@ void IntRef::matmul(const Layer& L) {
       if (d + xb.size() >= yb.size() && xb[dx] != 1) xo += idx * xst[dx];
       if (d + bb.size() >= yb.size() && bb[db] != 1) bo += idx * bst[db];
     }
-    const int8_t* x = X.t.ptr<int8_t>() + xo * M * K;
-    const int8_t* w = B.t.ptr<int8_t>() + bo * K * N;
+    const int32_t* x = x_all.data() + xo * M * K;
+    const int32_t* w = b_all.data() + bo * K * N;
     for (int64_t m = 0; m < M; ++m)
       for (int64_t c = 0; c < N; ++c) {
         int32_t acc = 0;
-        for (int64_t k = 0; k < K; ++k) acc += (x[m * K + k] - X.zp) * (w[k * N + c] - B.zp);
-        int64_t y = rshift_round((int64_t(acc) + bias[size_t(c)]) * Mq[size_t(c)], Sq[size_t(c)]) + epi.zero_point;
-        Y.t.ptr<int8_t>()[(bi * M + m) * N + c] = int8_t(std::clamp(y, lo, hi));
+        int64_t acc64 = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          int32_t xv = x[m * K + k] - X.zp, wv = w[k * N + c] - B.zp;
+          if (wide) acc64 += int64_t(xv) * wv;
+          else acc = int32_t(uint32_t(acc) + uint32_t(xv) * uint32_t(wv));  // int32, wrapping
+        }
+        int64_t y = requant(wide ? acc64 : acc, bias[size_t(c)], Mq[size_t(c)], Sq[size_t(c)], wide) + epi.zero_point;
+        put(Y.t, size_t((bi * M + m) * N + c), std::clamp(y, lo, hi));
       }
   }
   post_ops(Y, L, epi_value);

@@ -176,28 +176,81 @@ std::map<std::string, QParams> qdq_params(const ir::Graph& g) {
 }
 
 QParams value_qparams(const std::string& v, const std::map<std::string, Range>& ranges,
-                      const std::map<std::string, QParams>& forced) {
+                      const std::map<std::string, QParams>& forced, int bits) {
   auto f = forced.find(v);
   if (f != forced.end()) return f->second;
   auto it = ranges.find(v);
-  return activation_qparams(it == ranges.end() ? Range{-1, 1} : it->second);
+  return activation_qparams(it == ranges.end() ? Range{-1, 1} : it->second, bits);
 }
 
-QParams activation_qparams(Range r) {
+QParams activation_qparams(Range r, int bits) {
+  const double qmin = -std::ldexp(1.0, bits - 1), qmax = std::ldexp(1.0, bits - 1) - 1;
   double lo = std::min(0.0, double(r.lo)), hi = std::max(0.0, double(r.hi));
   if (!std::isfinite(lo) || !std::isfinite(hi)) lo = -1, hi = 1;
-  double scale = (hi - lo) / 255.0;
+  double scale = (hi - lo) / (qmax - qmin);
   if (scale <= 0) scale = 1.0 / 128;
-  double zp = std::nearbyint(-128.0 - lo / scale);
-  zp = std::clamp(zp, -128.0, 127.0);
+  double zp = std::nearbyint(qmin - lo / scale);
+  zp = std::clamp(zp, qmin, qmax);
   return {float(scale), int32_t(zp)};
 }
 
-QuantWeights quantize_weights(const Tensor& w0, bool per_column) {
+std::vector<std::string> layer_output_family(const Layer& L) {
+  std::vector<std::string> v{L.output};
+  if (!L.preact.empty()) v.push_back(L.preact);
+  if (!L.act.value.empty()) v.push_back(L.act.value);
+  for (auto& p : L.post) v.push_back(p.value);
+  return v;
+}
+
+MixedPrecision choose_mixed_precision(const ir::Graph& g, const std::vector<Layer>& layers, const std::string& mode) {
+  MixedPrecision mp;
+  if (mode == "off") return mp;
+  if (mode != "auto") fail(ErrorKind::Usage, "--int8-mixed '{}': expected auto or off", mode);
+  using Kind = Layer::Kind;
+  int64_t input_pixels = 0;
+  for (auto& name : g.inputs) {
+    const ir::Value& v = g.value(name);
+    if (v.dtype == DType::F32 && v.shape.size() == 4) input_pixels = std::max(input_pixels, v.shape[2] * v.shape[3]);
+  }
+  if (input_pixels == 0) return mp;
+  const auto qdq = qdq_params(g);
+  std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  auto high_res = [&](const std::string& v) {
+    if (!g.values.count(v) || outputs.count(v) || qdq.count(v) || g.is_constant(v)) return false;
+    const ir::Value& val = g.value(v);
+    return val.dtype == DType::F32 && val.shape.size() == 4 && val.shape[2] * val.shape[3] * 16 >= input_pixels;
+  };
+  // Layers that read an int16 value correctly: Conv (i16 operand, i64 accumulator) and the
+  // vector unit (its load DMA dequantizes any integer type). Everything else keeps int8 inputs.
+  auto reads_i16 = [](Kind k) {
+    return k == Kind::Conv || k == Kind::Elementwise || k == Kind::Pool || k == Kind::GlobalPool || k == Kind::Concat;
+  };
+  std::map<std::string, bool> readers_ok;
+  for (auto& L : layers)
+    for (auto& in : L.node.inputs)
+      if (!in.empty()) {
+        auto [it, fresh] = readers_ok.try_emplace(in, true);
+        it->second = it->second && reads_i16(L.kind);
+      }
+  auto candidate = [&](const std::string& v) {
+    auto r = readers_ok.find(v);
+    return high_res(v) && r != readers_ok.end() && r->second;
+  };
+  for (auto& name : g.inputs)
+    if (candidate(name)) mp.wide.insert(name);
+  for (auto& L : layers) {
+    if (!reads_i16(L.kind) || !candidate(L.output)) continue;
+    for (auto& v : layer_output_family(L)) mp.wide.insert(v);
+  }
+  return mp;
+}
+
+QuantWeights quantize_weights(const Tensor& w0, bool per_column, int bits) {
   Tensor w = w0.cast(DType::F32);
-  QuantWeights r{Tensor(DType::I8, w.shape), {}};
+  const bool wide = bits == 16;
+  const double qmax = wide ? 32767 : 127;
+  QuantWeights r{Tensor(wide ? DType::I16 : DType::I8, w.shape), {}};
   const float* p = w.ptr<float>();
-  int8_t* q = r.q.ptr<int8_t>();
   int64_t C = w.shape.empty() ? 1 : per_column ? w.shape.back() : w.shape[0];
   int64_t per = w.numel() / std::max<int64_t>(C, 1);
   auto at = [&](int64_t c, int64_t k) { return per_column ? k * C + c : c * per + k; };
@@ -205,16 +258,24 @@ QuantWeights quantize_weights(const Tensor& w0, bool per_column) {
   for (int64_t c = 0; c < C; ++c) {
     float mx = 0;
     for (int64_t k = 0; k < per; ++k) mx = std::max(mx, std::fabs(p[at(c, k)]));
-    float s = mx > 0 ? mx / 127.f : 1.f;
+    float s = mx > 0 ? mx / float(qmax) : 1.f;
     r.scale[size_t(c)] = s;
-    for (int64_t k = 0; k < per; ++k)
-      q[at(c, k)] = int8_t(std::clamp<double>(std::nearbyint(p[at(c, k)] / s), -127, 127));
+    for (int64_t k = 0; k < per; ++k) {
+      const double q = std::clamp<double>(std::nearbyint(p[at(c, k)] / s), -qmax, qmax);
+      if (wide) r.q.ptr<int16_t>()[at(c, k)] = int16_t(q);
+      else r.q.ptr<int8_t>()[at(c, k)] = int8_t(q);
+    }
   }
   return r;
 }
 
 int32_t quantize_bias(double bias, float x_scale, float w_scale) {
   return int32_t(std::clamp<double>(std::nearbyint(bias / (double(x_scale) * w_scale)), INT32_MIN, INT32_MAX));
+}
+
+int64_t quantize_bias64(double bias, float x_scale, float w_scale) {
+  // +-2^62: the requant adds the accumulator to it without overflowing int64.
+  return int64_t(std::clamp<double>(std::nearbyint(bias / (double(x_scale) * w_scale)), -4.6e18, 4.6e18));
 }
 
 void quantize_multiplier(double real, int32_t& M, int32_t& S) {

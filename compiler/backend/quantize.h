@@ -7,12 +7,14 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/tensor.h"
 
+#include "compiler/backend/passes.h"
 #include "compiler/ir/graph.h"
 
 namespace cardsim::backend {
@@ -32,18 +34,42 @@ struct QParams {
   float scale = 1;
   int32_t zero_point = 0;
 };
-QParams activation_qparams(Range r);
+// Asymmetric `bits`-bit parameters (8: int8 in [-128, 127]; 16: int16 in [-32768, 32767]).
+QParams activation_qparams(Range r, int bits = 8);
+
+// int8 mixed precision (CompileOptions::int8_mixed, README.md "Precisions"): the float values
+// the program holds as int16 instead of int8. Rule ("auto"): the network's high-resolution
+// front - every 4-D activation with at least 1/16 of the largest 4-D graph input's pixels
+// (i.e. at 1/4 of its height and width or finer), including the input itself, when every
+// layer reading it is a Conv or a vector-unit layer (elementwise, pooling, concat). A
+// matrix layer whose output is int16 gets int16 weights too, and any matrix layer with an
+// int16 operand accumulates in int64. Measured (tests/networks, study in docs/CONFORMANCE.md):
+// quantization noise injected early is amplified by every later layer, so these few layers
+// dominate the int8 error of the CNNs; weights and activations both need 16 bits there.
+// "off" (or a card whose matrix unit lacks i16) returns an empty set.
+struct MixedPrecision {
+  std::set<std::string> wide;  // float values held as int16
+  bool is_wide(const std::string& v) const { return wide.count(v) != 0; }
+  int bits(const std::string& v) const { return is_wide(v) ? 16 : 8; }
+};
+MixedPrecision choose_mixed_precision(const ir::Graph& g, const std::vector<Layer>& layers, const std::string& mode);
+// The values a matrix layer writes with its output's precision: the epilogue value(s) and post
+// activations share the output's buffer.
+std::vector<std::string> layer_output_family(const Layer& L);
 
 // Symmetric per-channel int8 weights: channels along dim 0 (conv [Cout,...]) or, with
 // per_column, along the last dim of a [K,N] matrix or a batched [..., K, N] one (one scale
 // per output column, shared by every batch slice). scale[c] = max|w_c| / 127 (1 for all-zero).
+// bits 16 (mixed precision): int16 in [-32767, 32767], scale = max|w| / 32767.
 struct QuantWeights {
-  Tensor q;  // int8, same shape
+  Tensor q;  // int8 (int16 with bits 16), same shape
   std::vector<float> scale;
 };
-QuantWeights quantize_weights(const Tensor& w, bool per_column);
+QuantWeights quantize_weights(const Tensor& w, bool per_column, int bits = 8);
 // int32 bias for accumulator scale x_scale * w_scale.
 int32_t quantize_bias(double bias, float x_scale, float w_scale);
+// int64 bias of an int64 accumulator (layers with 16-bit operands).
+int64_t quantize_bias64(double bias, float x_scale, float w_scale);
 
 // Pre-quantized (QDQ) models: the per-tensor (scale, zero point) their QuantizeLinear /
 // DequantizeLinear pairs fix for float values (a DequantizeLinear output, a QuantizeLinear
@@ -51,7 +77,7 @@ int32_t quantize_bias(double bias, float x_scale, float w_scale);
 std::map<std::string, QParams> qdq_params(const ir::Graph& g);
 // The int8 parameters of float value v: forced QDQ ones, else from its calibrated range.
 QParams value_qparams(const std::string& v, const std::map<std::string, Range>& ranges,
-                      const std::map<std::string, QParams>& forced);
+                      const std::map<std::string, QParams>& forced, int bits = 8);
 // Per-tensor constant scale / zero point of a QuantizeLinear / DequantizeLinear node.
 bool qdq_node_params(const ir::Graph& g, const ir::Node& n, float& scale, int32_t& zp, DType& qtype);
 

@@ -20,26 +20,38 @@ using backend::Layer;
 using Kind = backend::Layer::Kind;
 using isa::Fn;
 
-// A value as the card holds it: int8 with (scale, zero point) for float activations,
-// otherwise its own dtype with scale 0 (read as is).
+// A value as the card holds it: int8 (int16 in the mixed-precision front) with (scale, zero
+// point) for float activations, otherwise its own dtype with scale 0 (read as is).
 struct QValue {
   Tensor t;
   float scale = 0;
   int32_t zp = 0;
 };
 
+// Integer range of a quantized storage type.
+int32_t qmin(DType t) { return t == DType::I16 ? -32768 : -128; }
+int32_t qmax(DType t) { return t == DType::I16 ? 32767 : 127; }
+// Element i of an int8 / int16 tensor.
+int32_t qget(const Tensor& t, int64_t i) {
+  return t.dtype == DType::I16 ? int32_t(t.ptr<int16_t>()[i]) : int32_t(t.ptr<int8_t>()[i]);
+}
+void qset(Tensor& t, int64_t i, int32_t v) {
+  if (t.dtype == DType::I16) t.ptr<int16_t>()[i] = int16_t(v);
+  else t.ptr<int8_t>()[i] = int8_t(v);
+}
+
 // Read rule: (x - zp) exactly in integers, to f32, times scale in f32.
 float read(const QValue& q, int64_t i) {
-  if (q.scale != 0) return float(int32_t(q.t.ptr<int8_t>()[i]) - q.zp) * q.scale;
+  if (q.scale != 0) return float(qget(q.t, i) - q.zp) * q.scale;
   return float(q.t.get(size_t(i)));
 }
 
-// Write rule: round_half_even(v / scale) in f32, plus the zero point, saturated to int8.
-int8_t quantize(float v, float scale, int32_t zp) {
+// Write rule: round_half_even(v / scale) in f32, plus the zero point, saturated to the type.
+int32_t quantize(float v, float scale, int32_t zp, DType t) {
   float q = std::nearbyint(v / scale);
   double r = double(q) + double(zp);
   if (std::isnan(r)) r = zp;
-  return int8_t(std::clamp(r, -128.0, 127.0));
+  return int32_t(std::clamp(r, double(qmin(t)), double(qmax(t))));
 }
 
 std::vector<float> dequantized(const QValue& q) {
@@ -105,6 +117,7 @@ class Interpreter {
     layers_ = backend::run_passes(g_);
     std::string warning;
     ranges_ = backend::calibrate(g_, opt.calibrate_dir, &warning);
+    mixed_ = backend::choose_mixed_precision(g_, layers_, opt.int8_mixed);
   }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
@@ -118,8 +131,7 @@ class Interpreter {
              shape_str(inputs[i].shape), dtype_name(v.dtype), shape_str(v.shape));
       if (v.dtype == DType::F32) {
         QValue q = fresh(name);
-        for (int64_t k = 0; k < q.t.numel(); ++k)
-          q.t.ptr<int8_t>()[k] = quantize(inputs[i].ptr<float>()[k], q.scale, q.zp);
+        for (int64_t k = 0; k < q.t.numel(); ++k) qset(q.t, k, quantize(inputs[i].ptr<float>()[k], q.scale, q.zp, q.t.dtype));
         env_[name] = std::move(q);
       } else {
         env_[name] = QValue{inputs[i]};
@@ -145,17 +157,18 @@ class Interpreter {
   std::vector<Layer> layers_;
   std::map<std::string, backend::Range> ranges_;
   std::map<std::string, QValue> env_;
+  backend::MixedPrecision mixed_;
 
   backend::QParams qparams(const std::string& v) const {
     auto it = ranges_.find(v);
-    return backend::activation_qparams(it == ranges_.end() ? backend::Range{-1, 1} : it->second);
+    return backend::activation_qparams(it == ranges_.end() ? backend::Range{-1, 1} : it->second, mixed_.bits(v));
   }
-  // Storage for a new value: int8 with its parameters when it is a float value.
+  // Storage for a new value: int8 (int16) with its parameters when it is a float value.
   QValue fresh(const std::string& v) const {
     const ir::Value& val = g_.value(v);
     if (val.dtype != DType::F32) return QValue{Tensor(val.dtype, val.shape)};
     auto q = qparams(v);
-    return QValue{Tensor(DType::I8, val.shape), q.scale, q.zero_point};
+    return QValue{Tensor(mixed_.is_wide(v) ? DType::I16 : DType::I8, val.shape), q.scale, q.zero_point};
   }
   const QValue& get(const std::string& v) {
     auto it = env_.find(v);
@@ -164,10 +177,10 @@ class Interpreter {
     if (val.constant) return env_[v] = QValue{*val.constant};  // constants are read raw
     fail(ErrorKind::Internal, "intref: value '{}' has not been computed", v);
   }
-  // Requantizes through f32 (a post activation between two int8 values).
-  static int8_t requant_f32(int8_t x, backend::QParams in, backend::QParams out, const backend::Activation& a) {
-    float v = float(int32_t(x) - in.zero_point) * in.scale;
-    return quantize(unary(a.fn, v, a.alpha, a.beta), out.scale, out.zero_point);
+  // Requantizes through f32 (a post activation between two values of type t).
+  static int32_t requant_f32(int32_t x, backend::QParams in, backend::QParams out, const backend::Activation& a, DType t) {
+    float v = float(x - in.zero_point) * in.scale;
+    return quantize(unary(a.fn, v, a.alpha, a.beta), out.scale, out.zero_point, t);
   }
 
   void run_layer(const Layer& L) {
@@ -231,8 +244,8 @@ class Interpreter {
       QValue q = fresh(n.outputs[i]);
       if (q.scale != 0) {
         Tensor f = outs[i].dtype == DType::F32 ? outs[i] : outs[i].cast(DType::F32);
-        q.t = Tensor(DType::I8, f.shape);
-        for (int64_t k = 0; k < f.numel(); ++k) q.t.ptr<int8_t>()[k] = quantize(f.ptr<float>()[k], q.scale, q.zp);
+        q.t = Tensor(q.t.dtype, f.shape);
+        for (int64_t k = 0; k < f.numel(); ++k) qset(q.t, k, quantize(f.ptr<float>()[k], q.scale, q.zp, q.t.dtype));
       } else {
         q.t = std::move(outs[i]);
       }
@@ -243,52 +256,73 @@ class Interpreter {
   // Output parameters of the requantization epilogue and the clamp its activation implies.
   struct Epilogue {
     backend::QParams q;
+    DType t = DType::I8;  // the output's storage type
     int32_t lo = -128, hi = 127;
   };
   Epilogue epilogue(const Layer& L) const {
     std::string epi_value = L.act.fn != Fn::Copy ? L.act.value : L.preact;
     Epilogue e;
     e.q = qparams(L.post.empty() ? L.output : epi_value);
+    e.t = mixed_.is_wide(L.output) ? DType::I16 : DType::I8;
+    e.lo = qmin(e.t), e.hi = qmax(e.t);
     if (L.act.fn == Fn::Relu) e.lo = std::max(e.lo, e.q.zero_point);
     if (L.act.fn == Fn::Clip) {
       double lo = double(std::nearbyint(L.act.alpha / e.q.scale)) + e.q.zero_point;
       double hi = double(std::nearbyint(L.act.beta / e.q.scale)) + e.q.zero_point;
-      e.lo = int32_t(std::clamp(lo, -128.0, 127.0)), e.hi = int32_t(std::clamp(hi, -128.0, 127.0));
+      e.lo = int32_t(std::clamp(lo, double(qmin(e.t)), double(qmax(e.t))));
+      e.hi = int32_t(std::clamp(hi, double(qmin(e.t)), double(qmax(e.t))));
     }
     return e;
   }
-  static int8_t requant(int64_t acc_plus_bias, int32_t M, int32_t S, const Epilogue& e) {
-    int64_t y = rshift_round(acc_plus_bias * int64_t(M), S) + e.q.zero_point;
-    y = std::clamp<int64_t>(y, std::max(-128, e.lo), std::min(127, e.hi));
-    return int8_t(y);
+  // rshift_round((acc + bias) * M, S) + zp, clamped: int64 arithmetic for int32 accumulators,
+  // 128-bit for the int64 accumulators of 16-bit operands (saturated to int64 before the clamp).
+  static int32_t requant(int64_t acc, int64_t bias, int32_t M, int32_t S, const Epilogue& e, bool wide) {
+    int64_t y;
+    if (!wide) {
+      y = rshift_round((acc + bias) * int64_t(M), S);
+    } else {
+      __int128 v = (__int128(acc) + bias) * M;
+      if (S > 0) v = (v + (__int128(1) << (S - 1))) >> S;
+      y = v > __int128(INT64_MAX) ? INT64_MAX : v < __int128(INT64_MIN) ? INT64_MIN : int64_t(v);
+    }
+    y = std::clamp<int64_t>(y + e.q.zero_point, std::max(qmin(e.t), e.lo), std::min(qmax(e.t), e.hi));
+    return int32_t(y);
   }
   // Post activations after the epilogue, each through f32 into its own value's parameters.
   void post_ops(const Layer& L, Tensor& y) const {
     std::string prev = L.act.fn != Fn::Copy ? L.act.value : L.preact;
     for (const auto& p : L.post) {
       auto in = qparams(prev), out = qparams(p.value);
-      for (int64_t k = 0; k < y.numel(); ++k) y.ptr<int8_t>()[k] = requant_f32(y.ptr<int8_t>()[k], in, out, p);
+      for (int64_t k = 0; k < y.numel(); ++k) qset(y, k, requant_f32(qget(y, k), in, out, p, y.dtype));
       prev = p.value;
     }
   }
-
-  // Per-output-channel symmetric weights: scale = max|w| / 127, q = round(w / scale) in [-127, 127].
-  static void quantize_weights(const float* w, int64_t channels, int64_t per, bool channel_major, std::vector<float>& scale,
-                               std::vector<int8_t>& q) {
+  // Per-output-channel symmetric weights: scale = max|w| / qmax, q = round(w / scale) in
+  // [-qmax, qmax]; qmax 127 (int8) or 32767 (int16 weights of the mixed-precision front).
+  static void quantize_weights(const float* w, int64_t channels, int64_t per, bool channel_major, int32_t qmax_w,
+                               std::vector<float>& scale, std::vector<int32_t>& q) {
     scale.assign(size_t(channels), 1.f);
     q.assign(size_t(channels * per), 0);
     auto at = [&](int64_t c, int64_t k) { return channel_major ? c * per + k : k * channels + c; };
     for (int64_t c = 0; c < channels; ++c) {
       float mx = 0;
       for (int64_t k = 0; k < per; ++k) mx = std::max(mx, std::fabs(w[at(c, k)]));
-      scale[size_t(c)] = mx > 0 ? mx / 127.f : 1.f;
+      scale[size_t(c)] = mx > 0 ? mx / float(qmax_w) : 1.f;
       for (int64_t k = 0; k < per; ++k)
-        q[size_t(at(c, k))] = int8_t(std::clamp<double>(std::nearbyint(w[at(c, k)] / scale[size_t(c)]), -127, 127));
+        q[size_t(at(c, k))] =
+            int32_t(std::clamp<double>(std::nearbyint(w[at(c, k)] / scale[size_t(c)]), -qmax_w, qmax_w));
     }
   }
-  int32_t bias_q(const Layer& L, int64_t c, double sx, double sw) const {
+  // int32 bias (int64, within +-2^62, for an int64 accumulator).
+  int64_t bias_q(const Layer& L, int64_t c, double sx, double sw, bool wide) const {
     double b = L.bias.empty() ? 0.0 : g_.value(L.bias).constant->get(size_t(c));
+    if (wide) return int64_t(std::clamp<double>(std::nearbyint(b / (sx * sw)), -4.6e18, 4.6e18));
     return int32_t(std::clamp<double>(std::nearbyint(b / (sx * sw)), INT32_MIN, INT32_MAX));
+  }
+  static std::vector<int32_t> ints(const Tensor& t) {
+    std::vector<int32_t> r(size_t(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i) r[size_t(i)] = qget(t, i);
+    return r;
   }
 
   bool conv(const Layer& L) {
@@ -311,21 +345,23 @@ class Interpreter {
     int64_t per = Cin_g * KH * KW, Cout_g = Cout / G;
     Tensor wf = wv.constant->cast(DType::F32);
     std::vector<float> wscale;
-    std::vector<int8_t> wq;
-    quantize_weights(wf.ptr<float>(), Cout, per, true, wscale, wq);
+    std::vector<int32_t> wq;
     Epilogue e = epilogue(L);
+    quantize_weights(wf.ptr<float>(), Cout, per, true, e.t == DType::I16 ? 32767 : 127, wscale, wq);
+    const bool wide = X.t.dtype == DType::I16 || e.t == DType::I16;  // int64 accumulator
     QValue Y = fresh(L.output);
-    const int8_t* x = X.t.ptr<int8_t>();
-    int8_t* y = Y.t.ptr<int8_t>();
+    const std::vector<int32_t> xs = ints(X.t);
+    const int32_t* x = xs.data();
     for (int64_t co = 0; co < Cout; ++co) {
-      int32_t bias = bias_q(L, co, X.scale, wscale[size_t(co)]);
+      int64_t bias = bias_q(L, co, X.scale, wscale[size_t(co)], wide);
       int32_t M, S;
       backend::quantize_multiplier(double(X.scale) * wscale[size_t(co)] / e.q.scale, M, S);
       int64_t ci0 = (co / Cout_g) * Cin_g;
       for (int64_t b = 0; b < N; ++b)
         for (int64_t oh = 0; oh < OH; ++oh)
           for (int64_t ow = 0; ow < OW; ++ow) {
-            uint32_t acc = 0;  // int32 accumulation wraps modulo 2^32
+            uint32_t acc = 0;    // int32 accumulation wraps modulo 2^32
+            uint64_t acc64 = 0;  // int64 (16-bit operands) modulo 2^64
             for (int64_t ci = 0; ci < Cin_g; ++ci)
               for (int64_t kh = 0; kh < KH; ++kh) {
                 int64_t ih = oh * strides[0] - pads[0] + kh * dil[0];
@@ -333,12 +369,14 @@ class Interpreter {
                 for (int64_t kw = 0; kw < KW; ++kw) {
                   int64_t iw = ow * strides[1] - pads[1] + kw * dil[1];
                   if (iw < 0 || iw >= W) continue;
-                  int32_t xv = int32_t(x[((b * Cin + ci0 + ci) * H + ih) * W + iw]) - X.zp;
-                  int32_t wv8 = wq[size_t(co * per + (ci * KH + kh) * KW + kw)];
-                  acc += uint32_t(xv * wv8);
+                  int32_t xv = x[((b * Cin + ci0 + ci) * H + ih) * W + iw] - X.zp;
+                  int32_t wv = wq[size_t(co * per + (ci * KH + kh) * KW + kw)];
+                  if (wide) acc64 += uint64_t(int64_t(xv) * wv);
+                  else acc += uint32_t(xv * wv);
                 }
               }
-            y[((b * Cout + co) * OH + oh) * OW + ow] = requant(int64_t(int32_t(acc)) + bias, M, S, e);
+            int64_t a = wide ? int64_t(acc64) : int64_t(int32_t(acc));
+            qset(Y.t, ((b * Cout + co) * OH + oh) * OW + ow, requant(a, bias, M, S, e, wide));
           }
     }
     post_ops(L, Y.t);
@@ -378,40 +416,49 @@ class Interpreter {
     auto a_off = offsets(ab), b_off = offsets(bb);
     Epilogue e = epilogue(L);
     std::vector<float> wscale(static_cast<size_t>(Nn), 1.f);
-    std::vector<int8_t> wq;
-    const int8_t* bdata = nullptr;
+    std::vector<int32_t> bq;
     int32_t bzp = 0;
-    std::vector<int32_t> Ms(static_cast<size_t>(Nn)), Ss(static_cast<size_t>(Nn)), bias(static_cast<size_t>(Nn));
+    bool wide = X.t.dtype == DType::I16 || e.t == DType::I16;  // int64 accumulator
+    std::vector<int32_t> Ms(static_cast<size_t>(Nn)), Ss(static_cast<size_t>(Nn));
+    std::vector<int64_t> bias(static_cast<size_t>(Nn));
     if (weight) {
       Tensor wf = g_.value(L.weight).constant->cast(DType::F32);
-      quantize_weights(wf.ptr<float>(), Nn, wf.numel() / std::max<int64_t>(Nn, 1), false, wscale, wq);  // batched B: columns span every slice
-      bdata = wq.data();
+      quantize_weights(wf.ptr<float>(), Nn, wf.numel() / std::max<int64_t>(Nn, 1), false, e.t == DType::I16 ? 32767 : 127,
+                       wscale, bq);  // batched B: columns span every slice
       for (int64_t c = 0; c < Nn; ++c) {
         backend::quantize_multiplier(double(X.scale) * wscale[size_t(c)] / e.q.scale, Ms[size_t(c)], Ss[size_t(c)]);
-        bias[size_t(c)] = bias_q(L, c, X.scale, wscale[size_t(c)]);
+        bias[size_t(c)] = bias_q(L, c, X.scale, wscale[size_t(c)], wide);
       }
     } else {
       const QValue& B = get(n.inputs[1]);
       if (B.scale == 0) return false;
-      bdata = B.t.ptr<int8_t>();
+      bq = ints(B.t);
       bzp = B.zp;
+      wide = wide || B.t.dtype == DType::I16;
       int32_t Mt, St;
       backend::quantize_multiplier(double(X.scale) * B.scale / e.q.scale, Mt, St);
-      for (int64_t c = 0; c < Nn; ++c) Ms[size_t(c)] = Mt, Ss[size_t(c)] = St, bias[size_t(c)] = bias_q(L, c, X.scale, B.scale);
+      for (int64_t c = 0; c < Nn; ++c) Ms[size_t(c)] = Mt, Ss[size_t(c)] = St, bias[size_t(c)] = bias_q(L, c, X.scale, B.scale, wide);
     }
     QValue Y = fresh(L.output);
-    const int8_t* x = X.t.ptr<int8_t>();
-    int8_t* y = Y.t.ptr<int8_t>();
+    const std::vector<int32_t> xs = ints(X.t);
+    const int32_t* x = xs.data();
+    const int32_t* bdata = bq.data();
     for (size_t bi = 0; bi < a_off.size(); ++bi)
       for (int64_t m = 0; m < M; ++m)
         for (int64_t c = 0; c < Nn; ++c) {
-          uint32_t acc = 0;
-          for (int64_t k = 0; k < K; ++k) {
-            int32_t xv = int32_t(x[a_off[bi] * M * K + m * K + k]) - X.zp;
-            int32_t wv8 = int32_t(bdata[b_off[bi] * K * Nn + k * Nn + c]) - bzp;
-            acc += uint32_t(xv * wv8);
+          const int32_t* xr = x + a_off[bi] * M * K + m * K;
+          const int32_t* wc = bdata + b_off[bi] * K * Nn + c;
+          int64_t a;
+          if (wide) {  // int64 (16-bit operands) modulo 2^64
+            uint64_t acc64 = 0;
+            for (int64_t k = 0; k < K; ++k) acc64 += uint64_t(int64_t(xr[k] - X.zp) * (wc[k * Nn] - bzp));
+            a = int64_t(acc64);
+          } else {  // int32 modulo 2^32
+            uint32_t acc = 0;
+            for (int64_t k = 0; k < K; ++k) acc += uint32_t((xr[k] - X.zp) * (wc[k * Nn] - bzp));
+            a = int64_t(int32_t(acc));
           }
-          y[int64_t(bi) * M * Nn + m * Nn + c] = requant(int64_t(int32_t(acc)) + bias[size_t(c)], Ms[size_t(c)], Ss[size_t(c)], e);
+          qset(Y.t, int64_t(bi) * M * Nn + m * Nn + c, requant(a, bias[size_t(c)], Ms[size_t(c)], Ss[size_t(c)], e, wide));
         }
     post_ops(L, Y.t);
     env_[L.output] = std::move(Y);
@@ -422,7 +469,7 @@ class Interpreter {
   void store_f32(const std::string& v, const std::vector<float>& r) {
     QValue Y = fresh(v);
     if (Y.scale == 0) fail(ErrorKind::Unsupported, "intref: value '{}' is not a float activation", v);
-    for (size_t k = 0; k < r.size(); ++k) Y.t.ptr<int8_t>()[k] = quantize(r[k], Y.scale, Y.zp);
+    for (size_t k = 0; k < r.size(); ++k) qset(Y.t, int64_t(k), quantize(r[k], Y.scale, Y.zp, Y.t.dtype));
     env_[v] = std::move(Y);
   }
 

@@ -8,6 +8,10 @@
 //   - every float activation value v is int8 with (scale, zero point) from its calibrated
 //     range (activation_qparams); reshape-like layers alias their input (same bytes, same
 //     parameters); network inputs are quantized, outputs dequantized (f32 read/write rules);
+//   - mixed precision (Options::int8_mixed, backend::choose_mixed_precision): the network's
+//     high-resolution front is int16 instead, its matrix layers get int16 weights (+-32767),
+//     and a matrix layer with any int16 operand accumulates in int64 (int64 bias) and
+//     requantizes in 128 bits;
 //   - Conv / MatMul with constant weights: weights symmetric per output channel (+-127),
 //     int32 bias round(b / (s_x * s_w)), int32 accumulation (wrapping), requantization
 //     rshift_round((acc + bias) * M, S) + zp with the fused Relu/Clip as a clamp, then any
@@ -28,6 +32,7 @@ namespace cardsim::intref {
 
 struct Options {
   std::string calibrate_dir;  // as backend::CompileOptions::calibrate_dir (empty: seeded random)
+  std::string int8_mixed = "auto";  // as backend::CompileOptions::int8_mixed (int16 front: auto | off)
 };
 
 // Runs g's int8 semantics on `inputs` (graph-input order, each in the input's own dtype) and

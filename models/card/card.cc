@@ -466,7 +466,12 @@ void QueueEngine::compute(const isa::Instr& in, size_t pc, uint64_t& bytes) {
   }
   sh_.stats.macs += c.macs;
   sh_.stats.vector_elems += c.vector_elems;
-  if (c.macs) sh_.stats.macs_by_type[std::string(dtype_name(DType(uint8_t(in.a_type))))] += c.macs;
+  if (c.macs) {
+    // Energy per MAC of the array: 16-bit integer operands take array_macs 8-bit MACs ("i8").
+    const DType at = DType(uint8_t(in.a_type));
+    const bool int_passes = dtype_is_integer(at) && c.array_macs > c.macs;
+    sh_.stats.macs_by_type[int_passes ? "i8" : std::string(dtype_name(at))] += int_passes ? c.array_macs : c.macs;
+  }
   if (c.vector_elems) {
     std::string key = in.op == isa::Opcode::VpuRequant ? "requant" : std::string(isa::fn_name(isa::Fn(in.fn)));
     sh_.stats.vector_elems_by_fn[key] += c.vector_elems;

@@ -75,7 +75,7 @@ struct RunStats {
   std::vector<double> inference_card_ns;     // doorbell -> completion, per inference
   double throughput_per_s = 0;       // steady state (N >= 2: (N-1) / (done[N-1] - done[0]))
   uint64_t macs = 0, vector_elems = 0;
-  std::map<std::string, uint64_t> macs_by_type;          // "i8", "f16", ... (energy accounting)
+  std::map<std::string, uint64_t> macs_by_type;          // "i8", "f16", ... (energy accounting; 16-bit integer operands count their 8-bit passes as "i8")
   std::map<std::string, uint64_t> vector_elems_by_fn;    // "relu", "requant", ...
   uint64_t instruction_fetch_bytes = 0;
   uint64_t host_ops = 0;

@@ -39,11 +39,14 @@ ConvShape shape_of(const isa::Instr& in) {
                    in.pad_t,     in.pad_l};
 }
 
-// Operands bound and bounds-checked; the accumulator operand is 4-byte elements.
+// Operands bound and bounds-checked. The accumulator operand is i32 / f32 (4-byte elements),
+// or i64 (8-byte) when d_type says so: 16-bit integer operands (int8 mixed precision) need
+// more than 32 bits (a 16 x 16-bit product alone takes 31).
 struct Bound {
   ConvShape sh;
   Operand a, b, acc;
   bool integer;
+  bool wide;  // i64 accumulator
 };
 
 Bound bind(const isa::Instr& in, Memories& mem) {
@@ -58,9 +61,10 @@ Bound bind(const isa::Instr& in, Memories& mem) {
   r.integer = ai;
   r.acc.name = 'd';
   r.acc.space = isa::Space(in.d_space & 3);
-  r.acc.addr = uint64_t(in.d_addr) & ~uint64_t(3);
-  r.acc.type = r.integer ? DType::I32 : DType::F32;
-  r.acc.esize = 4;
+  r.wide = r.integer && DType(uint8_t(in.d_type)) == DType::I64;
+  r.acc.addr = uint64_t(in.d_addr) & ~uint64_t(r.wide ? 7 : 3);
+  r.acc.type = r.wide ? DType::I64 : r.integer ? DType::I32 : DType::F32;
+  r.acc.esize = r.wide ? 8 : 4;
   r.acc.s[0] = in.d_s0;
   r.acc.s[1] = in.d_s1;
   const ConvShape& s = r.sh;
@@ -81,9 +85,9 @@ void generic_impl(const isa::Instr& in, const Bound& r) {
   for (int64_t oh = 0; oh < s.out_h; ++oh)
     for (int64_t ow = 0; ow < s.out_w; ++ow)
       for (int64_t co = 0; co < s.out_c; ++co) {
-        uint8_t* accp = r.acc.base + ((oh * s.out_w + ow) * r.acc.s[1] + co * r.acc.s[0]) * 4;
+        uint8_t* accp = r.acc.base + ((oh * s.out_w + ow) * r.acc.s[1] + co * r.acc.s[0]) * int64_t(sizeof(Acc));
         Acc sum = 0;
-        if (in.acc) std::memcpy(&sum, accp, 4);
+        if (in.acc) std::memcpy(&sum, accp, sizeof(Acc));
         for (int64_t ci = 0; ci < s.in_c; ++ci)
           for (int64_t kh = 0; kh < s.k_h; ++kh)
             for (int64_t kw = 0; kw < s.k_w; ++kw) {
@@ -97,6 +101,12 @@ void generic_impl(const isa::Instr& in, const Bound& r) {
                                                r.a.type)) - r.a.zp;
                 int32_t w = int32_t(detail::load_int(wp, r.b.type)) - r.b.zp;
                 sum = int32_t(uint32_t(sum) + uint32_t(x) * uint32_t(w));  // int32, wrapping
+              } else if constexpr (std::is_same_v<Acc, int64_t>) {
+                int64_t x = 0;
+                if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
+                  x = detail::load_int(r.a.base + (ci * r.a.s[0] + ih * r.a.s[1] + iw * r.a.s[2]) * ea, r.a.type) - r.a.zp;
+                int64_t w = detail::load_int(wp, r.b.type) - r.b.zp;
+                sum = int64_t(uint64_t(sum) + uint64_t(x) * uint64_t(w));  // int64, wrapping
               } else {
                 float x = 0;
                 if (ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w)
@@ -107,7 +117,7 @@ void generic_impl(const isa::Instr& in, const Bound& r) {
                 sum = sum + p;
               }
             }
-        std::memcpy(accp, &sum, 4);
+        std::memcpy(accp, &sum, sizeof(Acc));
       }
 }
 
@@ -330,12 +340,14 @@ bool mxu_conv_has_fast_path(const isa::Instr& in) {
 
 void mxu_conv_generic(const isa::Instr& in, Memories& mem) {
   Bound r = bind(in, mem);
-  if (r.integer) generic_impl<int32_t>(in, r);
+  if (r.wide) generic_impl<int64_t>(in, r);
+  else if (r.integer) generic_impl<int32_t>(in, r);
   else generic_impl<float>(in, r);
 }
 
 void mxu_conv(const isa::Instr& in, Memories& mem) {
   Bound r = bind(in, mem);
+  if (r.wide) return generic_impl<int64_t>(in, r);
   if (!mxu_conv_has_fast_path(in)) {
     if (r.integer) generic_impl<int32_t>(in, r);
     else generic_impl<float>(in, r);

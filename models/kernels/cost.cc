@@ -21,6 +21,9 @@
 //   OS keeps per-fold T + R + C - 2: its outputs stay in the PEs and must drain before the
 //   next fold (no output double-buffering is modelled).
 //   Float types run at matrix.fp16_rate / fp32_rate MACs/PE/cycle: cycles = ceil(int8 cycles / rate).
+//   16-bit integer operands (int8 mixed precision) run on the 8-bit array byte by byte:
+//   passes = bytes(a) * bytes(b) (i16 x i8: 2, i16 x i16: 4), cycles = int8 cycles * passes,
+//   and every pass is a full set of 8-bit MACs (Cost::array_macs, the energy model's count).
 // Vector unit: ceil(elements / lanes) * cost(fn) + latency(fn), with per-function cost and
 // latency from vector.cost / vector.latency by function name ("relu", "requant",
 // "maxpool", ...; a "default" entry applies to functions not listed; else cost 1, latency 0).
@@ -96,13 +99,16 @@ Cost mxu_cost(const isa::Instr& in, const CardConfig& cfg) {
   if (at == DType::F32 || bt == DType::F32) rate = mu.fp32_rate;
   else if (dtype_is_float(at)) rate = mu.fp16_rate;
   if (rate <= 0) rate = 1;
-  c.cycles = rate == 1.0 ? cycles : uint64_t(std::ceil(double(cycles) / rate));
-  c.macs = M * K * N;
   const auto asz = dtype_size(at), bsz = dtype_size(bt);
+  const uint64_t passes = dtype_is_integer(at) && dtype_is_integer(bt) ? uint64_t(asz * bsz) : 1;
+  c.cycles = rate == 1.0 ? cycles * passes : uint64_t(std::ceil(double(cycles) / rate));
+  c.macs = M * K * N;
+  c.array_macs = c.macs * passes;
   add_bytes(c, isa::Space(in.a_space & 3), uint64_t(one(in.in_c) * one(in.in_h) * one(in.in_w)) * asz, false);
   add_bytes(c, isa::Space(in.b_space & 3), K * N * bsz, false);
-  if (in.acc) add_bytes(c, isa::Space(in.d_space & 3), M * N * 4, false);
-  add_bytes(c, isa::Space(in.d_space & 3), M * N * 4, true);
+  const uint64_t acc_size = DType(uint8_t(in.d_type)) == DType::I64 ? 8 : 4;
+  if (in.acc) add_bytes(c, isa::Space(in.d_space & 3), M * N * acc_size, false);
+  add_bytes(c, isa::Space(in.d_space & 3), M * N * acc_size, true);
   return c;
 }
 

@@ -160,36 +160,53 @@ inline int64_t rshift_round(int64_t v, int64_t s) {
   return (v + (int64_t(1) << (s - 1))) >> s;
 }
 
+// The same on a 128-bit product, saturated to int64 (the destination clamps further).
+inline int64_t rshift_round128(__int128 v, int64_t s) {
+  if (s > 0 && s <= 126) v = (v + (__int128(1) << (s - 1))) >> s;
+  else if (s > 126) v = v < 0 ? -1 : 0;
+  if (v > __int128(INT64_MAX)) return INT64_MAX;
+  if (v < __int128(INT64_MIN)) return INT64_MIN;
+  return int64_t(v);
+}
+
 void vpu_requant(const Instr& in, Memories& mem) {
   auto e = detail::extents_of(in);
   Operand d = detail::operand_d(in), a = detail::operand_a(in);
-  if (a.type != DType::I32 && a.type != DType::F32)
-    fail(ErrorKind::Unsupported, "vpu.requant (layer {}): operand a (accumulator) must be i32 or f32, got {}",
+  if (a.type != DType::I32 && a.type != DType::I64 && a.type != DType::F32)
+    fail(ErrorKind::Unsupported, "vpu.requant (layer {}): operand a (accumulator) must be i32, i64 or f32, got {}",
          in.layer, dtype_name(a.type));
   detail::check_and_bind(a, e.n, in, mem);
   detail::check_and_bind(d, e.n, in, mem);
-  const bool integer = a.type == DType::I32 && dtype_is_integer(d.type);
+  const bool wide = a.type == DType::I64;  // i64 accumulator and i64 bias (16-bit operands)
+  if (wide && !dtype_is_integer(d.type))
+    fail(ErrorKind::Unsupported, "vpu.requant (layer {}): an i64 accumulator needs an integer destination, got {}",
+         in.layer, dtype_name(d.type));
+  const bool integer = (a.type == DType::I32 || wide) && dtype_is_integer(d.type);
   const int cdim = int(in.c_dim & 3);
   const int64_t nch = e.n[cdim];
   // Per-channel bias table (contiguous, one element per channel).
   const bool has_bias = uint64_t(in.c_addr) != isa::kNoAddr;
-  std::vector<int32_t> bias_i(size_t(nch), 0);
+  std::vector<int64_t> bias_i(size_t(nch), 0);
   std::vector<float> bias_f(size_t(nch), 0.0f);
   if (has_bias) {
     Operand c;
     c.name = 'c';
     c.space = isa::Space(in.c_space & 3);
     c.addr = uint64_t(in.c_addr);
-    c.type = a.type == DType::I32 ? DType::I32 : DType::F32;
-    c.esize = 4;
+    c.type = wide ? DType::I64 : a.type == DType::I32 ? DType::I32 : DType::F32;
+    c.esize = wide ? 8 : 4;
     c.s[0] = 1;
     int64_t cn[4] = {nch, 1, 1, 1};
     detail::check_and_bind(c, cn, in, mem);
     for (int64_t k = 0; k < nch; ++k) {
-      if (c.type == DType::I32) std::memcpy(&bias_i[size_t(k)], c.base + 4 * k, 4);
-      else std::memcpy(&bias_f[size_t(k)], c.base + 4 * k, 4);
+      if (c.type == DType::I64) std::memcpy(&bias_i[size_t(k)], c.base + 8 * k, 8);
+      else if (c.type == DType::I32) {
+        int32_t b;
+        std::memcpy(&b, c.base + 4 * k, 4);
+        bias_i[size_t(k)] = b;
+      } else std::memcpy(&bias_f[size_t(k)], c.base + 4 * k, 4);
     }
-    if (c.type == DType::I32)
+    if (c.type != DType::F32)
       for (int64_t k = 0; k < nch; ++k) bias_f[size_t(k)] = float(bias_i[size_t(k)]);
   }
   const Fn f = Fn(in.fn);
@@ -218,6 +235,7 @@ void vpu_requant(const Instr& in, Memories& mem) {
     switch (d.type) {
       case DType::I8: lo = -128; hi = 127; break;
       case DType::U8: lo = 0; hi = 255; break;
+      case DType::I16: lo = INT16_MIN; hi = INT16_MAX; break;
       default: lo = INT32_MIN; hi = INT32_MAX; break;
     }
     if (f == Fn::Relu) {
@@ -238,9 +256,17 @@ void vpu_requant(const Instr& in, Memories& mem) {
           const int64_t fixed[4] = {0, i1, i2, i3};
           for (int64_t i0 = 0; i0 < e.n[0]; ++i0) {
             const size_t c = size_t(cdim == 0 ? i0 : fixed[cdim]);
-            int32_t x;
-            std::memcpy(&x, ap + i0 * a.s[0] * 4, 4);
-            int64_t y = rshift_round((int64_t(x) + bias_i[c]) * M[c], S[c]) + d.zp;
+            int64_t y;
+            if (wide) {
+              // (acc + bias) * M needs up to ~95 bits: 128-bit product, then the same rounding shift.
+              int64_t x;
+              std::memcpy(&x, ap + i0 * a.s[0] * 8, 8);
+              y = rshift_round128((__int128(x) + bias_i[c]) * M[c], S[c]) + d.zp;
+            } else {
+              int32_t x;
+              std::memcpy(&x, ap + i0 * a.s[0] * 4, 4);
+              y = rshift_round((int64_t(x) + bias_i[c]) * M[c], S[c]) + d.zp;
+            }
             y = std::clamp(y, lo, hi);
             detail::store_int(dp + i0 * d.s[0] * int64_t(d.esize), d.type, y);
           }

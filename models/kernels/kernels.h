@@ -36,6 +36,7 @@ void for_each_run(const isa::Instr& in, const std::function<void(const Run&)>& f
 struct Cost {
   uint64_t cycles = 0;        // engine busy cycles
   uint64_t macs = 0;          // multiply-accumulates (mxu)
+  uint64_t array_macs = 0;    // 8-bit array MACs: macs x passes for 16-bit integer operands
   uint64_t vector_elems = 0;  // element operations (vpu)
   uint64_t sram_read_bytes = 0, sram_write_bytes = 0;
   uint64_t acc_read_bytes = 0, acc_write_bytes = 0;

@@ -50,7 +50,8 @@ std::string_view function_name(isa::Fn f) {
 
 bool supported_type(DType t) {
   switch (t) {
-    case DType::I8: case DType::U8: case DType::I32: case DType::F32: case DType::F16: case DType::BF16:
+    case DType::I8: case DType::U8: case DType::I16: case DType::I32: case DType::I64: case DType::F32:
+    case DType::F16: case DType::BF16:
       return true;
     default: return false;
   }
@@ -59,7 +60,7 @@ bool supported_type(DType t) {
 DType type_field(int64_t v, const isa::Instr& in, char operand) {
   DType t = DType(uint8_t(v));
   if (v < 0 || v > 31 || !supported_type(t))
-    fail(ErrorKind::Unsupported, "{}: operand {} has element type {} ({}); the card supports i8 u8 i32 f32 f16 bf16",
+    fail(ErrorKind::Unsupported, "{}: operand {} has element type {} ({}); the card supports i8 u8 i16 i32 i64 f32 f16 bf16",
          mnemonic(in.op), operand, v, dtype_name(t));
   return t;
 }

@@ -64,7 +64,9 @@ inline float load_raw(const uint8_t* p, DType t) {
   switch (t) {
     case DType::I8: return float(int8_t(*p));
     case DType::U8: return float(*p);
+    case DType::I16: { int16_t v; std::memcpy(&v, p, 2); return float(v); }
     case DType::I32: { int32_t v; std::memcpy(&v, p, 4); return float(v); }
+    case DType::I64: { int64_t v; std::memcpy(&v, p, 8); return float(v); }
     case DType::F32: { float v; std::memcpy(&v, p, 4); return v; }
     case DType::F16: { uint16_t v; std::memcpy(&v, p, 2); return f16_to_f32(v); }
     case DType::BF16: { uint16_t v; std::memcpy(&v, p, 2); return bf16_to_f32(v); }
@@ -87,7 +89,9 @@ inline void store_raw(uint8_t* p, DType t, float v) {
   switch (t) {
     case DType::I8: *p = uint8_t(saturate_round_to<int8_t>(v)); return;
     case DType::U8: *p = saturate_round_to<uint8_t>(v); return;
+    case DType::I16: { int16_t x = saturate_round_to<int16_t>(v); std::memcpy(p, &x, 2); return; }
     case DType::I32: { int32_t x = saturate_round_to<int32_t>(v); std::memcpy(p, &x, 4); return; }
+    case DType::I64: { int64_t x = saturate_round_to<int64_t>(v); std::memcpy(p, &x, 8); return; }
     case DType::F32: std::memcpy(p, &v, 4); return;
     case DType::F16: { uint16_t h = f32_to_f16(v); std::memcpy(p, &h, 2); return; }
     case DType::BF16: { uint16_t h = f32_to_bf16(v); std::memcpy(p, &h, 2); return; }
@@ -100,6 +104,12 @@ inline void store_int(uint8_t* p, DType t, int64_t v) {
   switch (t) {
     case DType::I8: *p = uint8_t(int8_t(std::clamp<int64_t>(v, -128, 127))); return;
     case DType::U8: *p = uint8_t(std::clamp<int64_t>(v, 0, 255)); return;
+    case DType::I16: {
+      int16_t x = int16_t(std::clamp<int64_t>(v, INT16_MIN, INT16_MAX));
+      std::memcpy(p, &x, 2);
+      return;
+    }
+    case DType::I64: std::memcpy(p, &v, 8); return;
     case DType::I32: {
       int32_t x = int32_t(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX));
       std::memcpy(p, &x, 4);
@@ -112,7 +122,9 @@ inline int64_t load_int(const uint8_t* p, DType t) {
   switch (t) {
     case DType::I8: return int8_t(*p);
     case DType::U8: return *p;
+    case DType::I16: { int16_t v; std::memcpy(&v, p, 2); return v; }
     case DType::I32: { int32_t v; std::memcpy(&v, p, 4); return v; }
+    case DType::I64: { int64_t v; std::memcpy(&v, p, 8); return v; }
     default: return int64_t(load_raw(p, t));
   }
 }

@@ -117,9 +117,11 @@ void for_each_run(const isa::Instr& in, const std::function<void(const Run&)>& f
       const int64_t as[2] = {in.d_s0, in.d_s1};
       const int64_t accn[2] = {one(in.out_c), one(in.out_h) * one(in.out_w)};
       const auto sp = isa::Space(in.d_space & 3);
-      const uint64_t base = uint64_t(in.d_addr) & ~uint64_t(3);
-      if (in.acc) operand_runs(out, sp, base, 4, as, accn, 2, false);
-      operand_runs(out, sp, base, 4, as, accn, 2, true);
+      const bool wide = dtype_is_integer(a.type) && DType(uint8_t(in.d_type)) == DType::I64;  // i64 accumulator
+      const uint64_t esize = wide ? 8 : 4;
+      const uint64_t base = uint64_t(in.d_addr) & ~uint64_t(esize - 1);
+      if (in.acc) operand_runs(out, sp, base, esize, as, accn, 2, false);
+      operand_runs(out, sp, base, esize, as, accn, 2, true);
       break;
     }
     case Opcode::VpuUnary:
@@ -135,8 +137,10 @@ void for_each_run(const isa::Instr& in, const std::function<void(const Run&)>& f
       auto a = detail::operand_a(in), d = detail::operand_d(in);
       operand_runs(out, a, e.n, false);
       const int64_t nch = e.n[in.c_dim & 3];
-      if (uint64_t(in.c_addr) != isa::kNoAddr) out.add(isa::Space(in.c_space & 3), uint64_t(in.c_addr), uint64_t(nch) * 4, false);
-      const bool integer = a.type == DType::I32 && dtype_is_integer(d.type);
+      const uint64_t bias_size = a.type == DType::I64 ? 8 : 4;  // i64 accumulators have i64 biases
+      if (uint64_t(in.c_addr) != isa::kNoAddr)
+        out.add(isa::Space(in.c_space & 3), uint64_t(in.c_addr), uint64_t(nch) * bias_size, false);
+      const bool integer = (a.type == DType::I32 || a.type == DType::I64) && dtype_is_integer(d.type);
       if (integer && uint64_t(in.b_addr) != isa::kNoAddr)
         out.add(isa::Space(in.b_space & 3), uint64_t(in.b_addr), uint64_t(nch) * 8, false);
       operand_runs(out, d, e.n, true);

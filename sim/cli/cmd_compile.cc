@@ -13,6 +13,9 @@ void add_compile_options(po::options_description& opts, CompileRequest& req, con
   opts.add_options()
       ("precision,p", po::value(&req.precision)->default_value(precision), "int8 | fp16 | bf16 | fp32")
       ("calibrate", po::value(&req.calibrate_dir), "folder of sample inputs (input_N.pb or test_data_set_*/) for int8 calibration")
+      ("int8-mixed", po::value(&req.int8_mixed)->default_value("auto"),
+       "int8 mixed precision: auto = int16 activations and weights for the high-resolution front (needs i16 in "
+       "matrix.dtypes), off = pure int8")
       ("batch", po::value(&req.batch)->default_value(0), "batch size for a dynamic first dimension")
       ("shape", po::value(&req.shapes)->composing(), "static shape for an input: NAME=1x3x224x224 (repeatable)");
 }

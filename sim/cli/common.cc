@@ -55,6 +55,7 @@ isa::Program load_or_compile(const std::string& path, const CardConfig& cfg, con
   backend::CompileOptions co;
   co.precision = req.precision;
   co.calibrate_dir = req.calibrate_dir;
+  co.int8_mixed = req.int8_mixed;
   co.batch = req.batch;
   co.explain = req.explain;
   std::string explain;

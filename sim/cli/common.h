@@ -12,6 +12,7 @@ namespace cardsim::cli {
 struct CompileRequest {
   std::string precision = "int8";
   std::string calibrate_dir;
+  std::string int8_mixed = "auto";  // backend::CompileOptions::int8_mixed
   int64_t batch = 0;
   std::vector<std::string> shapes;  // name=1x3x224x224
   bool explain = false;

@@ -92,8 +92,9 @@ std::vector<ConfigField> build_schema() {
        .doc = "dataflows the array supports (weight / output / input stationary); the compiler picks per layer",
        .store = STORE(matrix.dataflows)},
       {.path = "matrix.dtypes", .type = T::StringList, .default_value = {"i8", "f16", "bf16", "f32"},
-       .min = 1, .max = 4, .allowed = {"i8", "f16", "bf16", "f32"}, .unit = "",
-       .doc = "element types the array computes in (i8 accumulates in i32, floats in f32)",
+       .min = 1, .max = 5, .allowed = {"i8", "i16", "f16", "bf16", "f32"}, .unit = "",
+       .doc = "element types the array computes in (i8 accumulates in i32, floats in f32; i16: int8 mixed "
+              "precision, 16-bit operands in byte passes of the 8-bit array into i64 accumulators)",
        .store = STORE(matrix.dtypes)},
       {.path = "matrix.weight_buffers", .type = T::Int, .default_value = 2, .min = 1, .max = 8, .unit = "tiles",
        .doc = "weight tiles held per PE; >= 2 = double buffering: consecutive folds pipeline (fold i+1 fills during fold i, fill and drain paid once per instruction)",

@@ -349,6 +349,7 @@ CardsimResult run_on_card(const Layer& l, const CardConfig& cfg) {
     ir::Graph g = layer_graph(l);
     backend::CompileOptions opts;
     opts.precision = "int8";
+    opts.int8_mixed = "off";  // SCALE-Sim models the 8-bit array: no 16-bit passes
     isa::Program prog = backend::compile(g, cfg, opts);
     std::vector<Tensor> inputs;
     inputs.emplace_back(DType::F32, g.values.at("x").shape);

@@ -146,6 +146,7 @@ TEST(Prefetch, SramOfPrefetchedWeightsNeverOverlapsTheRunningLayer) {
       SCOPED_TRACE(cfgname + "/" + name);
       backend::CompileOptions o;
       o.precision = "int8";
+      o.int8_mixed = backend::effective_int8_mixed(cfg, o.int8_mixed);  // tpu-v1 / edge: no i16
       isa::Program p = backend::compile(g, cfg, o);
       // Every matrix layer after the first has room next to its predecessor here.
       EXPECT_GT(check_prefetch_disjoint(p), 0u);
@@ -273,7 +274,8 @@ TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
   isa::Program r = backend::compile(b.g, preset("default"), o);
   std::vector<int64_t> convs;
   for (size_t k = 0; k < r.layers.size(); ++k)
-    if (r.layers[k].op == "Conv" || r.layers[k].op.rfind("Conv+", 0) == 0) convs.push_back(int64_t(k));
+    if (r.layers[k].op == "Conv" || r.layers[k].op.rfind("Conv+", 0) == 0 || r.layers[k].op.rfind("Conv [", 0) == 0)
+      convs.push_back(int64_t(k));  // "Conv", "Conv+Relu", "Conv [i16]" (mixed precision)
   ASSERT_EQ(convs.size(), 2u);
   auto ru = dram_use(r);
   EXPECT_TRUE(ru[convs[0]].writes);    // read by the second conv and by the Add

@@ -2,6 +2,7 @@
 // against the generic ISA loop (bit-identical) on random shapes.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "core/error.h"
@@ -121,6 +122,47 @@ TEST(MxuConv, ZeroPointsPaddingStrideDilationAgainstNaive) {
         ASSERT_EQ(gen[i], want[i]) << "generic, element " << i;
       }
     }
+  }
+}
+
+// int8 mixed precision: i16 activations with i16 or i8 weights accumulate in int64 when
+// d_type = i64 (sums far beyond int32 here), 8-byte accumulator elements, acc = 1 adds.
+TEST(MxuConv, Int16OperandsAccumulateInInt64) {
+  std::mt19937 rng(16);
+  const ConvCase c{6, 7, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1};
+  for (DType bt : {DType::I16, DType::I8}) {
+    TestMem m(1 << 18);
+    const int wmax = bt == DType::I16 ? 32767 : 127;
+    std::uniform_int_distribution<int> dx(-32768, 32767), dw(-wmax, wmax);
+    std::vector<int> x(size_t(c.in_h * c.in_w * c.in_c)), w(size_t(c.out_c * c.in_c * c.k_h * c.k_w));
+    for (auto& v : x) v = dx(rng);
+    for (auto& v : w) v = dw(rng);
+    for (size_t i = 0; i < x.size(); ++i) {
+      int16_t v = int16_t(x[i]);
+      std::memcpy(&m.bytes[2][2 * i], &v, 2);
+    }
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (bt == DType::I16) {
+        int16_t v = int16_t(w[i]);
+        std::memcpy(&m.bytes[2][65536 + 2 * i], &v, 2);
+      } else {
+        m.bytes[2][65536 + i] = uint8_t(int8_t(w[i]));
+      }
+    }
+    auto in = conv_instr(c, DType::I16, bt, 65536);
+    in.d_type = t(DType::I64);
+    in.a_zp = 1000;
+    auto want = naive_int_conv(c, x, w, 1000, 0);
+    bool beyond_int32 = false;
+    for (auto v : want) beyond_int32 = beyond_int32 || v > INT32_MAX || v < INT32_MIN;
+    EXPECT_EQ(beyond_int32, bt == DType::I16) << "the case should need more than 32 bits with i16 weights";
+    EXPECT_FALSE(kernels::mxu_conv_has_fast_path(in));
+    kernels::execute(in, m.mem);
+    EXPECT_EQ(m.get<int64_t>(Space::Acc, 0, want.size()), want);
+    in.acc = 1;
+    kernels::execute(in, m.mem);
+    auto twice = m.get<int64_t>(Space::Acc, 0, want.size());
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(twice[i], 2 * want[i]) << "element " << i;
   }
 }
 

@@ -1,6 +1,7 @@
 // Semantics of each non-conv opcode against hand-computed values (ISA.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -238,6 +239,50 @@ TEST(VpuRequant, IntegerPathPerChannelPairs) {
   in.d_zp = 0;
   kernels::execute(in, m.mem);
   EXPECT_EQ(m.get<uint8_t>(Space::Sram, 0, 4), (std::vector<uint8_t>{19, 0, 37, 250}));
+}
+
+// i64 accumulator (int8 mixed precision): i64 bias, (acc + bias) * M in 128 bits, i16 output.
+TEST(VpuRequant, Int64AccumulatorTo16Bit) {
+  TestMem m;
+  const std::vector<int64_t> acc{int64_t(1) << 40, -(int64_t(3) << 33), 123456789, -5};
+  const std::vector<int64_t> bias{7, 1ll << 36, -100, 0};
+  m.put<int64_t>(Space::Acc, 0, acc);
+  m.put<int64_t>(Space::Sram, 256, bias);
+  auto in = requant_base();
+  in.a_type = t(DType::I64);
+  in.d_type = t(DType::I16);
+  in.mult = 1 << 30;  // (acc + bias) * 2^30 needs more than 64 bits for the first elements
+  in.shift = 60;
+  in.d_zp = 3;
+  kernels::execute(in, m.mem);
+  std::vector<int16_t> want;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    __int128 v = (__int128(acc[i]) + bias[i]) * in.mult;
+    v = (v + (__int128(1) << 59)) >> 60;
+    want.push_back(int16_t(std::clamp<int64_t>(int64_t(v) + 3, -32768, 32767)));
+  }
+  EXPECT_EQ(m.get<int16_t>(Space::Sram, 0, 4), want);
+  EXPECT_EQ(want[0], 1024 + 3);
+  // An i64 accumulator needs an integer destination.
+  in.d_type = t(DType::F32);
+  EXPECT_THROW(kernels::execute(in, m.mem), Error);
+}
+
+TEST(DmaCopy, Int16QuantizeAndDequantize) {
+  TestMem m;
+  m.put<float>(Space::Sram, 0, {0.5f, -1000.f, 1000.f, 0.00025f});
+  auto in = elementwise(Opcode::DmaCopy, 4, Space::Sram, 64, DType::I16, Space::Sram, 0, DType::F32);
+  in.d_scale = 0.001f;
+  in.d_zp = 10;
+  kernels::execute(in, m.mem);
+  EXPECT_EQ(m.get<int16_t>(Space::Sram, 64, 4), (std::vector<int16_t>{510, -32768, 32767, 10}));
+  auto back = elementwise(Opcode::DmaCopy, 4, Space::Sram, 128, DType::F32, Space::Sram, 64, DType::I16);
+  back.a_scale = 0.001f;
+  back.a_zp = 10;
+  kernels::execute(back, m.mem);
+  auto f = m.get<float>(Space::Sram, 128, 4);
+  EXPECT_FLOAT_EQ(f[0], 0.5f);
+  EXPECT_FLOAT_EQ(f[1], float(-32778) * 0.001f);
 }
 
 TEST(VpuRequant, ChannelIndexFromOuterDimension) {

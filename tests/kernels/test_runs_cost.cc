@@ -130,6 +130,19 @@ TEST(Cost, MatrixUnitFormulas) {
   cfg.matrix.weight_buffers = 1;
   EXPECT_EQ(kernels::cost(conv(0, 2, 5, 8, 1, 6, DType::F32), cfg).cycles, 4u * 80);
   EXPECT_EQ(kernels::cost(conv(0, 2, 5, 8, 1, 6, DType::F16), cfg).cycles, 2u * 80);
+  // 16-bit integer operands (int8 mixed precision): bytes(a) * bytes(b) passes of the 8-bit
+  // array, each pass a full set of 8-bit MACs; the i64 accumulator moves 8-byte elements.
+  auto i8 = kernels::cost(conv(0, 2, 5, 8, 1, 6, DType::I8), cfg);
+  auto w16 = conv(0, 2, 5, 8, 1, 6, DType::I16);
+  w16.d_type = t(DType::I64);
+  auto c16 = kernels::cost(w16, cfg);
+  EXPECT_EQ(c16.cycles, 4 * i8.cycles);
+  EXPECT_EQ(c16.macs, i8.macs);
+  EXPECT_EQ(c16.array_macs, 4 * i8.macs);
+  EXPECT_EQ(c16.acc_write_bytes, 2 * i8.acc_write_bytes);
+  w16.b_type = t(DType::I8);
+  EXPECT_EQ(kernels::cost(w16, cfg).cycles, 2 * i8.cycles);
+  EXPECT_EQ(i8.array_macs, i8.macs);
   // 3x3 kernel: K = in_c * 9.
   auto k3 = kernels::cost(conv(0, 2, 5, 2, 3, 6, DType::I8), cfg);
   EXPECT_EQ(k3.folds, 5u * 2);  // ceil(18/4) * ceil(6/4)

@@ -25,7 +25,7 @@
 
 .queue mxu
   nop wait=1 signal=2 layer=1
-  mxu.conv df=os acc=1 dtype=i32 in_c=3 in_h=10 in_w=10 out_h=8 out_w=8 out_c=16 k_h=3 k_w=3 st_h=1 st_w=1 dl_h=1 dl_w=1 pad_t=1 pad_l=-1 a_space=sram a_addr=0x100 a_type=i8 a_s0=100 a_s1=10 a_s2=1 a_s3=300 a_scale=0.0078125 a_zp=-1 b_space=sram b_addr=0x1000 b_type=i8 b_s0=27 b_s1=9 b_s2=3 b_s3=1 b_scale=0.01 b_zp=2 d_space=acc d_addr=0x40 d_s0=1 d_s1=16 wait=2 signal=3 layer=1
+  mxu.conv df=os acc=1 dtype=i32 in_c=3 in_h=10 in_w=10 out_h=8 out_w=8 out_c=16 k_h=3 k_w=3 st_h=1 st_w=1 dl_h=1 dl_w=1 pad_t=1 pad_l=-1 a_space=sram a_addr=0x100 a_type=i8 a_s0=100 a_s1=10 a_s2=1 a_s3=300 a_scale=0.0078125 a_zp=-1 b_space=sram b_addr=0x1000 b_type=i8 b_s0=27 b_s1=9 b_s2=3 b_s3=1 b_scale=0.01 b_zp=2 d_space=acc d_addr=0x40 d_type=i32 d_s0=1 d_s1=16 wait=2 signal=3 layer=1
   end wait=3 signal=4 layer=1
 
 .queue vpu
