@@ -146,6 +146,29 @@ void block_kernel_i16(int32_t* __restrict s, const int16_t* __restrict x, const 
   }
 }
 
+// int64 accumulators of 16-bit operands (int8 mixed precision): int32 operands (x - zp can
+// exceed int16), exact int64 products and sums.
+CARDSIM_CLONES
+void block_kernel_i64(int64_t* __restrict s, const int32_t* __restrict x, const int32_t* __restrict w, int64_t K,
+                      int64_t N) {
+  int64_t* __restrict s0 = s;
+  int64_t* __restrict s1 = s + N;
+  int64_t* __restrict s2 = s + 2 * N;
+  int64_t* __restrict s3 = s + 3 * N;
+  for (int64_t k = 0; k < K; ++k) {
+    const int64_t x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
+    if ((x0 | x1 | x2 | x3) == 0) continue;  // padding / zero activations: exact to skip
+    const int32_t* __restrict wk = w + k * N;
+    for (int64_t co = 0; co < N; ++co) {
+      const int64_t wv = wk[co];
+      s0[co] += x0 * wv;
+      s1[co] += x1 * wv;
+      s2[co] += x2 * wv;
+      s3[co] += x3 * wv;
+    }
+  }
+}
+
 CARDSIM_CLONES
 void block_kernel_f32(float* __restrict s, const float* __restrict x, const float* __restrict w, int64_t K,
                       int64_t N) {
@@ -204,6 +227,22 @@ void gather_bf16(const uint8_t* s, int64_t ss, float* d, int64_t ds, int64_t n, 
   });
 }
 Gather<int16_t> int_gather(DType t) { return t == DType::I8 ? gather_i8 : gather_u8; }
+void gather_i8_32(const uint8_t* s, int64_t ss, int32_t* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) { return int32_t(int8_t(p[i])) - z; });
+}
+void gather_u8_32(const uint8_t* s, int64_t ss, int32_t* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) { return int32_t(p[i]) - z; });
+}
+void gather_i16_32(const uint8_t* s, int64_t ss, int32_t* d, int64_t ds, int64_t n, int32_t zp) {
+  gather_with(s, ss, d, ds, n, zp, [](const uint8_t* p, int64_t i, int32_t z) {
+    int16_t v;
+    std::memcpy(&v, p + 2 * i, 2);
+    return int32_t(v) - z;
+  });
+}
+Gather<int32_t> wide_gather(DType t) {
+  return t == DType::I16 ? gather_i16_32 : t == DType::I8 ? gather_i8_32 : gather_u8_32;
+}
 Gather<float> float_gather(DType t) {
   return t == DType::F32 ? gather_f32 : t == DType::F16 ? gather_f16 : gather_bf16;
 }
@@ -260,7 +299,8 @@ template <typename T, typename Acc, typename Kernel>
 void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel, Gather<T> gather_a, Gather<T> gather_b,
                bool pairs) {
   const ConvShape& s = r.sh;
-  const bool integer = std::is_same_v<T, int16_t>;
+  const bool integer = std::is_integral_v<T>;
+  constexpr int64_t ES = int64_t(sizeof(Acc));  // accumulator element bytes (4, or 8 for i64)
   const int64_t K = s.K(), N = s.out_c, P = s.pixels();
   const int64_t K2 = pairs ? (K + 1) / 2 * 2 : K;  // k-pair layout needs an even K (zero pad)
   const int64_t ea = int64_t(r.a.esize), eb = int64_t(r.b.esize);
@@ -312,16 +352,16 @@ void fast_impl(const isa::Instr& in, const Bound& r, Kernel kernel, Gather<T> ga
         std::fill(sr, sr + N, Acc(0));
         continue;
       }
-      const uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * 4;
-      if (contiguous_acc) std::memcpy(sr, accp, size_t(N) * 4);
-      else for (int64_t co = 0; co < N; ++co) std::memcpy(&sr[co], accp + co * r.acc.s[0] * 4, 4);
+      const uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * ES;
+      if (contiguous_acc) std::memcpy(sr, accp, size_t(N * ES));
+      else for (int64_t co = 0; co < N; ++co) std::memcpy(&sr[co], accp + co * r.acc.s[0] * ES, size_t(ES));
     }
     kernel(sum.data(), x.data(), w.data(), K2, N);
     for (int64_t pb = 0; pb < np; ++pb) {
       const Acc* sr = sum.data() + pb * N;
-      uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * 4;
-      if (contiguous_acc) std::memcpy(accp, sr, size_t(N) * 4);
-      else for (int64_t co = 0; co < N; ++co) std::memcpy(accp + co * r.acc.s[0] * 4, &sr[co], 4);
+      uint8_t* accp = r.acc.base + (p0 + pb) * r.acc.s[1] * ES;
+      if (contiguous_acc) std::memcpy(accp, sr, size_t(N * ES));
+      else for (int64_t co = 0; co < N; ++co) std::memcpy(accp + co * r.acc.s[0] * ES, &sr[co], size_t(ES));
     }
   }
 }
@@ -334,6 +374,8 @@ bool zp_fits(int64_t zp) { return zp >= -32000 && zp <= 32000; }
 
 bool mxu_conv_has_fast_path(const isa::Instr& in) {
   const DType a = DType(uint8_t(in.a_type)), b = DType(uint8_t(in.b_type));
+  auto int16ish = [](DType t) { return small_int(t) || t == DType::I16; };
+  if (DType(uint8_t(in.d_type)) == DType::I64) return int16ish(a) && int16ish(b);  // int32 operands, int64 sums
   if (small_int(a) && small_int(b)) return zp_fits(in.a_zp) && zp_fits(in.b_zp);
   return small_float(a) && small_float(b);
 }
@@ -347,7 +389,10 @@ void mxu_conv_generic(const isa::Instr& in, Memories& mem) {
 
 void mxu_conv(const isa::Instr& in, Memories& mem) {
   Bound r = bind(in, mem);
-  if (r.wide) return generic_impl<int64_t>(in, r);
+  if (r.wide) {
+    if (!mxu_conv_has_fast_path(in)) return generic_impl<int64_t>(in, r);
+    return fast_impl<int32_t, int64_t>(in, r, block_kernel_i64, wide_gather(r.a.type), wide_gather(r.b.type), false);
+  }
   if (!mxu_conv_has_fast_path(in)) {
     if (r.integer) generic_impl<int32_t>(in, r);
     else generic_impl<float>(in, r);

@@ -156,13 +156,16 @@ TEST(MxuConv, Int16OperandsAccumulateInInt64) {
     bool beyond_int32 = false;
     for (auto v : want) beyond_int32 = beyond_int32 || v > INT32_MAX || v < INT32_MIN;
     EXPECT_EQ(beyond_int32, bt == DType::I16) << "the case should need more than 32 bits with i16 weights";
-    EXPECT_FALSE(kernels::mxu_conv_has_fast_path(in));
-    kernels::execute(in, m.mem);
+    EXPECT_TRUE(kernels::mxu_conv_has_fast_path(in));
+    kernels::execute(in, m.mem);  // the fast path
     EXPECT_EQ(m.get<int64_t>(Space::Acc, 0, want.size()), want);
     in.acc = 1;
     kernels::execute(in, m.mem);
     auto twice = m.get<int64_t>(Space::Acc, 0, want.size());
     for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(twice[i], 2 * want[i]) << "element " << i;
+    in.acc = 0;
+    kernels::mxu_conv_generic(in, m.mem);  // the ISA loop agrees
+    EXPECT_EQ(m.get<int64_t>(Space::Acc, 0, want.size()), want);
   }
 }
 
