@@ -727,12 +727,15 @@ void fill_final_stats(detail::Shared& sh, dram::DramModel& dram, pcie::PcieLink&
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-// Debian's SystemC 2.3.4 tells AddressSanitizer about its QuickThreads stack switches, but when
-// it switches back to the main coroutine it announces an empty stack (sc_cor_qt never records
-// the main stack's bounds). From then on ASan ignores __asan_handle_no_return on the main thread
-// ("ASan is ignoring requested __asan_handle_no_return"), so a later exception leaves the thrown-
-// through frames poisoned and the next landing pad reports a false stack-use-after-scope.
-// Back on the main stack for good, announce its real bounds (a switch to the same stack).
+// Debian's SystemC 2.3.4 tells AddressSanitizer about its QuickThreads stack switches, but it
+// switches back to the main coroutine announcing the stack (nullptr, 0) (sc_cor_qt never records
+// the main stack's bounds), so ASan keeps the bounds of the last coroutine stack. Back on main:
+// - ASan ignores __asan_handle_no_return ("ASan is ignoring requested ..."): an exception leaves
+//   the thrown-through frames poisoned and the next landing pad reports a false
+//   stack-use-after-scope;
+// - at exit LeakSanitizer scans that coroutine stack as the main thread's, hits the guard page
+//   SystemC mprotects ("Tracer caught signal 11") and dies with a fatal error.
+// Once sc_start has returned we are on the main stack for good: announce its real bounds.
 void resync_asan_main_stack() {
   pthread_attr_t attr;
   void* bottom = nullptr;

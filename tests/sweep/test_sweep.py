@@ -88,6 +88,7 @@ def main():
         r = run("sweep", sp, "-o", b, "--resume", "--quiet")
         rb = rows(b)
         check("resumed sweep completes", r.returncode == 0 and len(rb) == 6, r.stderr[-2000:])
+        check("resumed results are all ok", all(x["status"] == "ok" for x in rb), json.dumps(rb)[:2000])
         check("resumed results equal the uninterrupted ones", as_set(rb) == as_set(ra))
 
         # Sharding: two shards together equal the whole.
@@ -96,6 +97,7 @@ def main():
         run("sweep", sp, "-o", c, "--shard", "1/2", "--results-name", "s1", "--quiet")
         s0 = rows_named(c, "s0")
         s1 = rows_named(c, "s1")
+        check("shard results are all ok", all(x["status"] == "ok" for x in s0 + s1), json.dumps(s0 + s1)[:2000])
         check("shards partition the points", len(s0) + len(s1) == 6 and as_set(s0 + s1) == as_set(ra))
 
         if "--slurm" in sys.argv:
