@@ -25,8 +25,9 @@ struct Attr {
 struct Value {
   std::string name;
   DType dtype = DType::F32;
-  Shape shape;                          // fully static after shape inference
-  std::optional<cardsim::Tensor> constant;  // initializers and folded constants
+  // {} initializers: Value{name, dtype, shape} needs no trailing fields (-Wmissing-field-initializers).
+  Shape shape{};                          // fully static after shape inference
+  std::optional<cardsim::Tensor> constant{};  // initializers and folded constants
   // Quantization (int8 path): real = scale * (q - zero_point). scale 0 = not quantized.
   float scale = 0;
   int32_t zero_point = 0;
