@@ -96,7 +96,7 @@ Emitter::Emitter(isa::Program& p, const CardConfig& cfg) : p_(p) {
   if (ch >= 3) load_qs_.push_back(isa::kQueueDma0 + 2);
   store_qs_.push_back(store_q_);
   if (ch >= 4) store_qs_.push_back(isa::kQueueDma0 + 3);
-  prefetch_qs_ = load_qs_;
+  for (int c = 0; c < ch; ++c) prefetch_qs_.push_back(isa::kQueueDma0 + c);
 }
 
 namespace {
@@ -139,12 +139,14 @@ void Emitter::mark_steps() {
   }
 }
 
-// Spreads the next layer's weight loads over the previous layer's tiles on its load queues
-// (the stores are not held back; with two load queues, twice one channel's requests in
-// flight): each queue's share is cut into pieces (at least 64 KiB each) inserted after
-// successive tiles' loads, so the weights stream while the previous layer computes without
-// holding its loads back for the whole transfer. All pieces precede the previous layer's
-// closing barrier, which is what the next layer's consumers rely on (no semaphore needed).
+// Spreads the next layer's weight loads over the previous layer's tiles and over every DMA
+// queue (one channel issues one request per cycle and keeps max_outstanding in flight, so
+// a weight stream on fewer channels could not use a fast memory; TPU v1's weight FIFO is
+// likewise its own path): each queue's share is cut into pieces (at least 64 KiB each)
+// inserted after successive tiles' loads, so the weights stream while the previous layer
+// computes without holding its loads back for the whole transfer. All pieces precede the
+// previous layer's closing barrier, which is what the next layer's consumers rely on (no
+// semaphore needed).
 void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
   const int W = int(prefetch_qs_.size());
   std::vector<std::vector<Instr>> per(static_cast<size_t>(W));

@@ -108,7 +108,7 @@ class Emitter {
   // and of the layer closed by the last barrier (prev_marks_).
   std::vector<std::vector<size_t>> marks_, prev_marks_;
   bool pipelined_ = false;  // the layer being emitted has a tile pipeline
-  std::vector<int> prefetch_qs_;  // the load queues: the running layer's stores are not held back
+  std::vector<int> prefetch_qs_;  // every DMA queue: one channel issues one request per cycle
   void mark_steps();
   void insert_prefetch(const std::vector<isa::Instr>& loads);
 };
