@@ -242,6 +242,27 @@ MixedPrecision choose_mixed_precision(const ir::Graph& g, const std::vector<Laye
     if (!reads_i16(L.kind) || !candidate(L.output)) continue;
     for (auto& v : layer_output_family(L)) mp.wide.insert(v);
   }
+  // Rule 2: values the vector unit computes and only the vector unit reads (LayerNorm's
+  // mean / variance chain, the residual stream between blocks, attention scores before the
+  // softmax, GELU's pieces). They cost no matrix-unit pass, only twice the bytes.
+  auto vector_kind = [](Kind k) {
+    return k == Kind::Elementwise || k == Kind::Pool || k == Kind::GlobalPool || k == Kind::Concat ||
+           k == Kind::ReduceLast || k == Kind::Softmax;
+  };
+  std::map<std::string, bool> vector_readers;
+  for (auto& L : layers)
+    for (auto& in : L.node.inputs)
+      if (!in.empty()) {
+        auto [it, fresh] = vector_readers.try_emplace(in, true);
+        it->second = it->second && vector_kind(L.kind);
+      }
+  for (auto& L : layers) {
+    if (!vector_kind(L.kind) || outputs.count(L.output) || qdq.count(L.output)) continue;
+    if (!g.values.count(L.output) || g.value(L.output).dtype != DType::F32) continue;
+    auto r = vector_readers.find(L.output);
+    if (r == vector_readers.end() || !r->second) continue;
+    for (auto& v : layer_output_family(L)) mp.wide.insert(v);
+  }
   return mp;
 }
 

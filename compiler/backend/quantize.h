@@ -38,15 +38,21 @@ struct QParams {
 QParams activation_qparams(Range r, int bits = 8);
 
 // int8 mixed precision (CompileOptions::int8_mixed, README.md "Precisions"): the float values
-// the program holds as int16 instead of int8. Rule ("auto"): the network's high-resolution
-// front - every 4-D activation with at least 1/16 of the largest 4-D graph input's pixels
-// (i.e. at 1/4 of its height and width or finer), including the input itself, when every
-// layer reading it is a Conv or a vector-unit layer (elementwise, pooling, concat). A
-// matrix layer whose output is int16 gets int16 weights too, and any matrix layer with an
-// int16 operand accumulates in int64. Measured (tests/networks, study in docs/CONFORMANCE.md):
-// quantization noise injected early is amplified by every later layer, so these few layers
-// dominate the int8 error of the CNNs; weights and activations both need 16 bits there.
-// "off" (or a card whose matrix unit lacks i16) returns an empty set.
+// the program holds as int16 instead of int8. Rules ("auto"):
+//  1. the network's high-resolution front - every 4-D activation with at least 1/16 of the
+//     largest 4-D graph input's pixels (1/4 of its height and width or finer), the input
+//     included, when every layer reading it is a Conv or a vector-unit layer (elementwise,
+//     pooling, concat). A Conv whose output is int16 gets int16 weights too, and any Conv
+//     with an int16 operand accumulates in int64. Quantization noise injected early is
+//     amplified by every later layer: these layers dominate the CNNs' int8 error, and both
+//     weights and activations need 16 bits there;
+//  2. every value a vector-unit layer (elementwise, pooling, concat, reduction, softmax)
+//     computes and only vector-unit layers read: LayerNorm's statistics chain, the residual
+//     stream, pre-softmax scores, GELU pieces (vit_b_16: 0.943 -> 0.9993). No matrix pass,
+//     only twice the bytes.
+// Graph outputs and QDQ-forced values stay int8; MatMul operands and outputs stay int8.
+// Measured figures: docs/CONFORMANCE.md. "off" returns an empty set (as does compile() on a
+// card whose matrix unit lacks i16).
 struct MixedPrecision {
   std::set<std::string> wide;  // float values held as int16
   bool is_wide(const std::string& v) const { return wide.count(v) != 0; }
