@@ -9,6 +9,7 @@
 
 #include "compiler/backend/compile.h"
 #include "compiler/backend/int_reference.h"
+#include "compiler/intref/intref.h"
 #include "compiler/frontend/onnx_loader.h"
 #include "compiler/frontend/tensor_io.h"
 #include "compiler/reference/ops.h"
@@ -515,4 +516,51 @@ TEST(CompilerOnnxNodeTests, CardLoweredOperators) {
     ASSERT_EQ(got.size(), outs.size());
     for (size_t k = 0; k < outs.size(); ++k) expect_close(got[k], outs[k].second, 1e-4, 1e-5, t);
   }
+}
+
+// int8 mixed precision (--int8-mixed): on the default card (i16 in matrix.dtypes) "auto"
+// holds conv_net's high-resolution front in int16 (int16 weights, i64 accumulators) and the
+// card equals both integer references bit for bit; "off", and a card without i16 (edge),
+// compile pure int8.
+TEST(CompilerNumerics, Int8MixedPrecisionSelectedSwitchableAndBitExact) {
+  ir::Graph g = conv_net();
+  auto in = inputs_for(g, 33);
+  auto mixed_ops = [](const isa::Program& p) {
+    size_t i16_layers = 0, wide_convs = 0;
+    for (auto& l : p.layers) i16_layers += l.op.find(" [i16]") != std::string::npos;
+    for (auto& q : p.queues)
+      for (auto& ins : q)
+        wide_convs += ins.op == isa::Opcode::MxuConv && DType(uint8_t(ins.d_type)) == DType::I64;
+    return std::pair{i16_layers, wide_convs};
+  };
+  for (std::string mode : {"auto", "off"}) {
+    for (std::string card : {"default", "edge"}) {
+      SCOPED_TRACE(mode + " on " + card);
+      CardConfig cfg = preset(card);
+      backend::CompileOptions o;
+      o.precision = "int8";
+      o.int8_mixed = mode;
+      isa::Program p = backend::compile(g, cfg, o);
+      auto [i16_layers, wide_convs] = mixed_ops(p);
+      const bool mixed = mode == "auto" && card == "default";
+      EXPECT_EQ(i16_layers > 0, mixed) << i16_layers << " layers write int16";
+      EXPECT_EQ(wide_convs > 0, mixed) << wide_convs << " mxu.conv with an i64 accumulator";
+      EXPECT_EQ(p.metadata.at("int8_mixed").find("(0 values") == std::string::npos, mixed) << p.metadata.at("int8_mixed");
+      auto got = kernels::run_functional(p, in);
+      o.int8_mixed = backend::effective_int8_mixed(cfg, mode);
+      auto want = backend::int8_reference(g, o, in);
+      intref::Options io;
+      io.int8_mixed = o.int8_mixed;
+      auto want_i = intref::run_int8(g, in, io);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t k = 0; k < want.size(); ++k) {
+        EXPECT_EQ(got[k].data, want[k].data) << "output " << k << " vs int8_reference";
+        EXPECT_EQ(got[k].data, want_i[k].data) << "output " << k << " vs intref";
+      }
+    }
+  }
+  backend::CompileOptions bad;
+  bad.precision = "int8";
+  bad.int8_mixed = "sometimes";
+  EXPECT_THROW(backend::compile(g, preset("default"), bad), Error);
 }
