@@ -262,15 +262,23 @@ class Compiler {
     prev_sram_used_ = std::move(sram_used_);
     sram_used_.clear();
   }
-  // Activations kept on chip (TPU v1 keeps them in its unified buffer): a value read only
-  // by the next layer and at most an eighth of SRAM goes to one of two arena halves at the
-  // top of SRAM instead of DRAM; consecutive kept values alternate halves, so a layer reads
-  // one half and writes the other. Layouts use [0, sram_top_).
-  uint64_t sram_top_ = 0, arena_half_ = 0;
-  int next_half_ = 0;
-  std::set<std::string> keep_on_chip_;  // eligible values (decided before lowering)
+  // SRAM activation arena (TPU v1 keeps activations in its unified buffer): a layer output
+  // whose every reader is a card layer goes to SRAM instead of DRAM when a region for its
+  // whole live range (producer .. last reader) fits at the top of SRAM. Regions are placed
+  // by a top-down first-fit over live ranges; at any layer the live regions take at most
+  // half of SRAM, and that layer's layouts use only [0, lowest live region) (sram_top_).
+  struct ArenaRegion {
+    uint64_t addr = 0, bytes = 0;
+    size_t first = 0, last = 0;  // producer layer .. last reader layer (indices into layers_)
+  };
+  std::map<std::string, ArenaRegion> arena_;
+  std::vector<uint64_t> layer_top_;  // per layer: SRAM below the arena regions live then
+  uint64_t sram_top_ = 0, arena_peak_ = 0;
   void plan_on_chip();
-  uint64_t arena(int half) const { return sram_top_ + uint64_t(half) * arena_half_; }
+  void set_layer_top(int li) {
+    const uint64_t sram = cfg_.sram.size_bytes / 64 * 64;
+    sram_top_ = (li >= 0 && size_t(li) < layer_top_.size()) ? layer_top_[size_t(li)] : sram;
+  }
   // SRAM ranges used by the layer being lowered and by the previous one (layers alternate
   // between them at each barrier).
   std::vector<std::pair<uint64_t, uint64_t>> sram_used_, prev_sram_used_;
@@ -1589,10 +1597,10 @@ void Compiler::lower(const Layer& L) {
   if (L.kind != Kind::Host) {
     if (!store_.count(L.output)) {
       store_[L.output] = make_storage(L.output);
-      if (keep_on_chip_.count(L.output)) {
+      auto a = arena_.find(L.output);
+      if (a != arena_.end()) {
         Storage& y = store_[L.output];
-        y.in_sram = true, y.sram_addr = arena(next_half_);
-        next_half_ ^= 1;
+        y.in_sram = true, y.sram_addr = a->second.addr;
       }
     }
     if (L.kind == Kind::Split)
@@ -1616,14 +1624,9 @@ void Compiler::lower(const Layer& L) {
       default: break;
     }
   }
-  // The arena halves this layer reads or writes are SRAM it uses (no prefetch lands there).
-  std::vector<std::string> touched{L.output};
-  for (auto& in : n.inputs) touched.push_back(in);
-  for (auto& v : touched) {
-    auto it = store_.find(v);
-    if (it != store_.end() && it->second.in_sram)
-      use_sram_range(it->second.sram_addr, it->second.sram_addr + arena_half_, n.name);
-  }
+  // Every arena region live during this layer is SRAM it uses (no prefetch lands there).
+  for (auto& [v, r] : arena_)
+    if (r.first <= size_t(cur_layer_) && size_t(cur_layer_) <= r.last) use_sram_range(r.addr, r.addr + r.bytes, n.name);
   if (!done) {
     // Host fallback: the primary node and then every node fused into it. The host reads and
     // writes DRAM: an on-chip input is copied out first, the output goes to DRAM.
@@ -1674,6 +1677,9 @@ void Compiler::lower(const Layer& L) {
 
 void Compiler::plan_on_chip() {
   const uint64_t sram = cfg_.sram.size_bytes / 64 * 64;
+  // Each layer keeps at least half of SRAM for its own working set (tile slots, parameter
+  // block, the next layer's prefetched block); arena regions live at that layer lie above it.
+  const uint64_t floor = (sram / 2) / 64 * 64;
   std::map<std::string, std::set<size_t>> readers;
   std::map<std::string, const ir::Node*> by_name;
   for (auto& m : g_.nodes) by_name[m.name] = &m;
@@ -1683,23 +1689,62 @@ void Compiler::plan_on_chip() {
       for (auto& in : by_name.at(f)->inputs) readers[in].insert(li);
   }
   std::set<std::string> outputs(g_.outputs.begin(), g_.outputs.end()), inputs(g_.inputs.begin(), g_.inputs.end());
-  uint64_t biggest = 0;
-  for (size_t li = 0; li + 1 < layers_.size(); ++li) {
+  std::vector<const ArenaRegion*> placed;  // in placement order (deterministic)
+  // Candidates in order: network inputs the card converts (the conversion copies DRAM -> SRAM
+  // before layer 0; live from layer 0), then layer outputs in layer order.
+  std::vector<std::pair<std::string, size_t>> values;  // value, first layer it is live in
+  if (act_ != DType::F32)
+    for (auto& in : g_.inputs)
+      if (g_.value(in).dtype == DType::F32 && !outputs.count(in)) values.push_back({in, 0});
+  for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
-    const Kind next = layers_[li + 1].kind;
     const bool producer = L.kind == Kind::Conv || L.kind == Kind::MatMul || L.kind == Kind::Elementwise || L.kind == Kind::Pool;
-    if (!producer || next == Kind::Alias || next == Kind::Host || next == Kind::Split) continue;
-    if (outputs.count(L.output) || inputs.count(L.output) || g_.value(L.output).dtype != DType::F32) continue;
-    auto r = readers.find(L.output);
-    if (r == readers.end() || r->second != std::set<size_t>{li + 1}) continue;
-    const DType t = int8_ && mixed_.is_wide(L.output) ? DType::I16 : act_;  // as make_storage
-    const uint64_t bytes = align_up(uint64_t(shape_numel(g_.value(L.output).shape)) * dtype_size(t));
-    if (bytes > sram / 8) continue;
-    keep_on_chip_.insert(L.output);
-    biggest = std::max(biggest, bytes);
+    if (!producer || outputs.count(L.output) || inputs.count(L.output) || g_.value(L.output).dtype != DType::F32) continue;
+    values.push_back({L.output, li});
   }
-  arena_half_ = biggest;
-  sram_top_ = (sram - 2 * arena_half_) / 64 * 64;
+  for (auto& [v, li] : values) {
+    if (arena_.count(v)) continue;
+    auto r = readers.find(v);
+    const bool input = inputs.count(v) > 0;
+    if (r == readers.end() || r->second.empty() || (!input && *r->second.begin() <= li)) continue;
+    bool card_readers = true;  // the host, aliases and splits read DRAM
+    for (size_t k : r->second) {
+      const Kind c = layers_[k].kind;
+      card_readers = card_readers && c != Kind::Alias && c != Kind::Host && c != Kind::Split;
+    }
+    if (!card_readers) continue;
+    const DType t = int8_ && mixed_.is_wide(v) ? DType::I16 : act_;  // as make_storage
+    ArenaRegion cand;
+    cand.bytes = align_up(uint64_t(shape_numel(g_.value(v).shape)) * dtype_size(t));
+    cand.first = li, cand.last = *r->second.rbegin();
+    if (cand.bytes > sram - floor) continue;
+    // Top-down first-fit: try ending at the SRAM top, then just below each region whose live
+    // range overlaps; the highest address that overlaps none of them wins.
+    std::vector<const ArenaRegion*> live;
+    for (auto* p : placed)
+      if (p->first <= cand.last && cand.first <= p->last) live.push_back(p);
+    std::vector<uint64_t> ends{sram};
+    for (auto* p : live) ends.push_back(p->addr);
+    std::sort(ends.rbegin(), ends.rend());
+    bool ok = false;
+    for (uint64_t end : ends) {
+      if (end < floor + cand.bytes) break;
+      const uint64_t a = (end - cand.bytes) / 64 * 64;
+      bool clash = false;
+      for (auto* p : live) clash = clash || (a < p->addr + p->bytes && p->addr < a + cand.bytes);
+      if (!clash) {
+        cand.addr = a, ok = true;
+        break;
+      }
+    }
+    if (!ok) continue;  // does not fit during its live range: the value goes to DRAM
+    placed.push_back(&(arena_[v] = cand));
+  }
+  layer_top_.assign(layers_.size(), sram);
+  for (auto& [v, r] : arena_) {
+    for (size_t k = r.first; k <= r.last; ++k) layer_top_[k] = std::min(layer_top_[k], r.addr);
+    arena_peak_ = std::max(arena_peak_, sram - r.addr);
+  }
 }
 
 isa::Program Compiler::run(std::string* explain) {
@@ -1762,7 +1807,13 @@ isa::Program Compiler::run(std::string* explain) {
       continue;
     }
     em_.set_layer(int(P_.layers.size()));
+    set_layer_top(-1);
     store_[name] = make_storage(name);
+    auto a = arena_.find(name);
+    if (a != arena_.end()) {
+      store_[name].in_sram = true, store_[name].sram_addr = a->second.addr;
+      use_sram_range(a->second.addr, a->second.addr + a->second.bytes, "input:" + name);
+    }
     copy_flat(store_[name], b);
     close_layer();
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
@@ -1772,10 +1823,12 @@ isa::Program Compiler::run(std::string* explain) {
   }
   for (size_t li = 0; li < layers_.size(); ++li) {
     cur_layer_ = int(li);
+    set_layer_top(int(li));
     lower(layers_[li]);
     free_dead(int(li));
   }
   cur_layer_ = INT32_MAX;
+  set_layer_top(-1);
   for (auto& name : g_.outputs) {
     const Storage& b = binding_[name];
     const Storage& s = st(name);
@@ -1860,13 +1913,13 @@ isa::Program Compiler::run(std::string* explain) {
     for (auto& q : P_.queues) n += q.size();
     for (auto& l : P_.layers) host += l.placement == "host";
     *explain = fmt::format("{} on {} ({}): {} layers ({} on the host), {} instructions; constants {}, DRAM footprint {}, "
-                           "SRAM peak {} of {}, ACC peak {} of {}; {} activations kept on chip (2 x {} at SRAM {:#x})\n"
+                           "SRAM peak {} of {}, ACC peak {} of {}; {} activations kept on chip (SRAM arena, peak {} below the top)\n"
                            "per layer: tiling and loop order (outermost first), bytes moved to/from DRAM, expected bound\n",
                            g_.name, cfg_.name, opt_.precision, P_.layers.size(), host, n, human_bytes(double(P_.constants.size())),
                            human_bytes(double(P_.dram_bytes)), human_bytes(double(sram_peak_)),
                            human_bytes(double(cfg_.sram.size_bytes)), human_bytes(double(acc_peak_)),
-                           human_bytes(double(cfg_.accumulator.size_bytes)), keep_on_chip_.size(),
-                           human_bytes(double(arena_half_)), sram_top_) +
+                           human_bytes(double(cfg_.accumulator.size_bytes)), arena_.size(),
+                           human_bytes(double(arena_peak_))) +
                explain_;
   }
   return std::move(P_);

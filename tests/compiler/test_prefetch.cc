@@ -242,10 +242,10 @@ std::map<int64_t, DramUse> dram_use(const isa::Program& p) {
 }
 }  // namespace
 
-TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
+TEST(OnChip, ActivationsStayInTheSramArenaForTheirLiveRange) {
   backend::CompileOptions o;
   o.precision = "int8";
-  // Gemm -> Gemm -> Gemm: the two intermediate values never touch DRAM.
+  // Gemm -> Gemm -> Gemm: the converted input and the two intermediate values never touch DRAM.
   ir::Graph g = mlp();
   isa::Program p = backend::compile(g, preset("default"), o);
   std::vector<int64_t> gemms;
@@ -253,6 +253,9 @@ TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
     if (p.layers[k].op.rfind("Gemm", 0) == 0) gemms.push_back(int64_t(k));
   ASSERT_EQ(gemms.size(), 3u);
   auto use = dram_use(p);
+  ASSERT_EQ(p.layers[0].op, "QuantizeInput");
+  EXPECT_FALSE(use[0].writes);  // the converted input goes to the arena too
+  EXPECT_FALSE(use[gemms[0]].reads_activations);
   EXPECT_FALSE(use[gemms[0]].writes);
   EXPECT_FALSE(use[gemms[1]].writes);
   EXPECT_FALSE(use[gemms[1]].reads_activations);
@@ -261,8 +264,9 @@ TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
   expect_bit_exact(g, p, o);
   check_prefetch_disjoint(p);
 
-  // A value read by two layers (a residual) goes to DRAM; the one read only by the next
-  // layer stays on chip.
+  // A value read by two layers (a residual) stays on chip for its whole live range: the
+  // first conv's output is read by the second conv and by the Add, and neither it nor the
+  // second conv's output touches DRAM.
   GraphBuilder b;
   auto x = b.input("x", {1, 8, 12, 12});
   auto a = b.node("Conv", {x, b.weight("wa", {8, 8, 3, 3})}, {1, 8, 12, 12},
@@ -273,20 +277,70 @@ TEST(OnChip, ActivationsReadOnlyByTheNextLayerStayInSram) {
   b.g.name = "residual";
   isa::Program r = backend::compile(b.g, preset("default"), o);
   std::vector<int64_t> convs;
-  for (size_t k = 0; k < r.layers.size(); ++k)
+  int64_t add = -1;
+  for (size_t k = 0; k < r.layers.size(); ++k) {
     if (r.layers[k].op == "Conv" || r.layers[k].op.rfind("Conv+", 0) == 0 || r.layers[k].op.rfind("Conv [", 0) == 0)
       convs.push_back(int64_t(k));  // "Conv", "Conv+Relu", "Conv [i16]" (mixed precision)
+    if (r.layers[k].op.rfind("Add", 0) == 0) add = int64_t(k);
+  }
   ASSERT_EQ(convs.size(), 2u);
+  ASSERT_GE(add, 0);
   auto ru = dram_use(r);
-  EXPECT_TRUE(ru[convs[0]].writes);    // read by the second conv and by the Add
-  EXPECT_FALSE(ru[convs[1]].writes);   // read only by the Add, next
+  EXPECT_FALSE(ru[convs[0]].writes);             // read by the second conv and by the Add
+  EXPECT_FALSE(ru[convs[1]].reads_activations);
+  EXPECT_FALSE(ru[convs[1]].writes);
+  EXPECT_FALSE(ru[add].reads_activations);       // both operands come from the SRAM arena
   expect_bit_exact(b.g, r, o);
-  // Tiny SRAM (a 64 KiB card): values larger than an eighth of SRAM stay in DRAM, still exact.
-  CardConfig tiny = preset("default");
-  tiny.sram.size_bytes = 64 << 10;
-  tiny.name += "-tiny";
-  isa::Program t = backend::compile(g, tiny, o);
+  check_prefetch_disjoint(r);
+  // The residual's SRAM region (written by the first conv, read by the Add's loads) is never
+  // written while the second conv runs: the arena lies above that layer's working set.
+  std::vector<Range> written0, residual;
+  for (auto& q : r.queues)
+    for (auto& in : q)
+      if (in.layer == convs[0])
+        for (auto& w : sram_ranges(in, true)) written0.push_back(w);
+  for (auto& q : r.queues)
+    for (auto& in : q) {
+      if (in.layer != add || in.op != Opcode::DmaCopy) continue;
+      kernels::for_each_run(in, [&](const kernels::Run& run) {
+        if (run.space != isa::Space::Sram || run.write) return;
+        for (auto& w : written0)
+          if (run.addr < w.hi && w.lo < run.addr + run.bytes)
+            residual.push_back({std::max(run.addr, w.lo), std::min(run.addr + run.bytes, w.hi)});
+      });
+    }
+  ASSERT_FALSE(residual.empty());
+  for (auto& q : r.queues)
+    for (auto& in : q) {
+      if (in.layer != convs[1]) continue;
+      for (auto& w : sram_ranges(in, true))
+        for (auto& u : residual)
+          EXPECT_TRUE(w.hi <= u.lo || u.hi <= w.lo)
+              << "the second conv writes SRAM [" << w.lo << ", " << w.hi << ") inside the residual [" << u.lo << ", " << u.hi << ")";
+    }
+  // Small SRAM (a 64 KiB card): the arena takes at most half. Regions are placed in order:
+  // the converted input (32 KiB, live in the first Gemm) takes it, so the first Gemm's output
+  // (live at the same time) falls back to DRAM; the second Gemm's output fits again.
+  CardConfig small = preset("default");
+  small.sram.size_bytes = 64 << 10;
+  small.name += "-small";
+  isa::Program t = backend::compile(g, small, o);
+  ASSERT_EQ(t.layers[0].op, "QuantizeInput");
   auto tu = dram_use(t);
-  EXPECT_TRUE(tu[gemms[0]].writes);  // 32 KiB values > 8 KiB
+  EXPECT_FALSE(tu[0].writes);
+  EXPECT_FALSE(tu[gemms[0]].reads_activations);
+  EXPECT_TRUE(tu[gemms[0]].writes);
+  EXPECT_TRUE(tu[gemms[1]].reads_activations);
+  EXPECT_FALSE(tu[gemms[1]].writes);
+  EXPECT_FALSE(tu[gemms[2]].reads_activations);
   expect_bit_exact(g, t, o);
+  // Tiny SRAM (32 KiB): no value fits in half of it; everything goes through DRAM, still exact.
+  CardConfig tiny = preset("default");
+  tiny.sram.size_bytes = 32 << 10;
+  tiny.name += "-tiny";
+  isa::Program tt = backend::compile(g, tiny, o);
+  auto ttu = dram_use(tt);
+  EXPECT_TRUE(ttu[gemms[0]].writes);
+  EXPECT_TRUE(ttu[gemms[1]].reads_activations);
+  expect_bit_exact(g, tt, o);
 }
