@@ -147,15 +147,18 @@ void Emitter::mark_steps() {
 // computes without holding its loads back for the whole transfer. All pieces precede the
 // previous layer's closing barrier, which is what the next layer's consumers rely on (no
 // semaphore needed).
-void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
+void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
   const int W = int(prefetch_qs_.size());
+  hosts = std::clamp<size_t>(hosts, 1, window_.size());
   std::vector<std::vector<Instr>> per(static_cast<size_t>(W));
   for (auto& in : loads) {
     auto pieces = split_copy(in, W);
     for (size_t k = 0; k < pieces.size(); ++k) per[pieces.size() == 1 ? 0 : k].push_back(pieces[k]);
   }
   for (int k = 0; k < W; ++k) {
-    const auto& marks = prev_marks_[size_t(k)];
+    std::vector<size_t> marks;  // the hosts' positions in this queue, in order
+    for (size_t h = window_.size() - hosts; h < window_.size(); ++h)
+      marks.insert(marks.end(), window_[h][size_t(k)].begin(), window_[h][size_t(k)].end());
     std::vector<std::vector<Instr>> at(marks.size());
     for (auto& in : per[size_t(k)]) {
       const uint64_t bytes = uint64_t(in.n0 * in.n1 * in.n2 * in.n3) * dtype_size(DType(in.d_type));
@@ -170,17 +173,20 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads) {
     for (size_t m = marks.size(); m-- > 0;)  // back to front: earlier positions stay valid
       q.insert(q.begin() + long(marks[m]), at[m].begin(), at[m].end());
   }
-  prev_marks_.clear();
+  window_.clear();  // positions after the insertions moved
 }
 
-void Emitter::barrier_all() {
-  // Only a computing layer hosts the next layer's prefetch: a layer made of DMA copies
-  // (conversions, transposes, concats) already keeps the DMA channels and DRAM busy.
+void Emitter::barrier_all(bool can_host) {
+  // Any card layer hosts the next matrix layer's prefetch (a layer of DMA copies at the end
+  // of each queue's copies); the window is consecutive and bounded.
   mark_steps();
-  if (pipelined_) prev_marks_ = std::move(marks_);
-  else prev_marks_.clear();
+  if (can_host) {
+    window_.push_back(std::move(marks_));
+    if (window_.size() > kMaxPrefetchWindow) window_.erase(window_.begin());
+  } else {
+    window_.clear();
+  }
   marks_.clear();
-  pipelined_ = false;
   ++barrier_id_;
   for (int q = 0; q < num_queues(); ++q) {
     Instr b;
@@ -239,15 +245,16 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
   size_t next_group = 0;
   if (!groups.empty()) {
     if (pl.prefetch && can_prefetch()) {
-      insert_prefetch(groups[0]);  // complete at the previous layer's barrier: no wait
+      insert_prefetch(groups[0], pl.prefetch_hosts);  // complete at the previous barrier: no wait
     } else {
       emit_group(0);
       if (!pl.uses_mxu) wait_group(0, vpu);
     }
     next_group = 1;
   }
-  prev_marks_.clear();  // a later layer must not insert behind this one's instructions
-  pipelined_ = true;
+  // The FIFO runs ahead to the next matrix layer only: a later layer must not insert behind
+  // this one's weight loads.
+  if (!groups.empty()) window_.clear();
   // Loads / stores of a step are split over the load / store queue sets; queue k of a set
   // has its own Full/Free semaphore pair so consumers know every piece is done.
   const int NL = int(load_qs_.size()), NS = int(store_qs_.size());

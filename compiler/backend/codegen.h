@@ -68,11 +68,12 @@ struct Pipeline {
   std::vector<std::pair<size_t, std::vector<isa::Instr>>> chunk_weights;
   std::vector<Tile> tiles;
   bool uses_mxu = false;
-  // Cross-layer weight prefetch: weight_loads (+ the first chunk) are issued during the
-  // previous layer, spread over its steps on the weight queues, before the barrier that
-  // closes it. The compiler sets it only when their SRAM destination is disjoint from every
-  // SRAM byte the previous layer uses (Emitter::can_prefetch() must be true).
+  // Cross-layer weight prefetch: weight_loads (+ the first chunk) are issued during the last
+  // `prefetch_hosts` closed layers (Emitter::prefetch_window()), spread over their steps on
+  // every DMA queue, before the barrier that closes the previous layer. The compiler sets it
+  // only when their SRAM destination is disjoint from every SRAM byte those layers use.
   bool prefetch = false;
+  size_t prefetch_hosts = 1;
 };
 
 // Appends instructions to the program's queues with the layer index and does the
@@ -84,10 +85,16 @@ class Emitter {
   int load_queue() const { return load_q_; }
   void set_layer(int layer) { layer_ = layer; }
   void emit(int queue, isa::Instr in);
-  // Every queue meets at a new barrier (between layers that depend on each other).
-  void barrier_all();
-  // True when a previous layer is closed by a barrier, so a pipeline can prefetch into it.
-  bool can_prefetch() const { return !prev_marks_.empty(); }
+  // Every queue meets at a new barrier (between layers that depend on each other). A layer
+  // that can host prefetched weights (any card layer; not a host fallback or a conversion)
+  // joins the prefetch window.
+  void barrier_all(bool can_host = true);
+  // How many closed layers (the last ones, consecutive, since the last layer that loaded
+  // matrix weights) a pipeline may spread its prefetched weights over; 0 = none. The
+  // weight FIFO runs ahead to the next matrix layer under any of them.
+  size_t prefetch_window() const { return marks_.empty() ? window_.size() : 0; }
+  bool can_prefetch() const { return prefetch_window() > 0; }
+  static constexpr size_t kMaxPrefetchWindow = 16;
   void emit_pipeline(const Pipeline& pl);
   // Independent DMA instructions (no order among them) split over every DMA queue; the
   // layer's closing barrier waits for all.
@@ -105,12 +112,12 @@ class Emitter {
   uint32_t barrier_id_ = 0;
   // Per DMA queue: positions (after each tile's loads, and the end) where pieces of the
   // next layer's prefetched weights may be inserted — of the layer being emitted (marks_)
-  // and of the layer closed by the last barrier (prev_marks_).
-  std::vector<std::vector<size_t>> marks_, prev_marks_;
-  bool pipelined_ = false;  // the layer being emitted has a tile pipeline
+  // and of each closed layer in the prefetch window (window_, oldest first).
+  std::vector<std::vector<size_t>> marks_;
+  std::vector<std::vector<std::vector<size_t>>> window_;
   std::vector<int> prefetch_qs_;  // every DMA queue: one channel issues one request per cycle
   void mark_steps();
-  void insert_prefetch(const std::vector<isa::Instr>& loads);
+  void insert_prefetch(const std::vector<isa::Instr>& loads, size_t hosts);
 };
 
 }  // namespace cardsim::backend

@@ -257,9 +257,12 @@ class Compiler {
     sram_peak_ = std::max(sram_peak_, hi);
     if (hi > lo) sram_used_.push_back({lo, hi});
   }
-  void close_layer() {
-    em_.barrier_all();
-    prev_sram_used_ = std::move(sram_used_);
+  // can_host: the layer may carry the next matrix layer's prefetched weights (not a host
+  // fallback or a conversion).
+  void close_layer(bool can_host = true) {
+    em_.barrier_all(can_host);
+    closed_sram_used_.push_back(std::move(sram_used_));
+    if (closed_sram_used_.size() > Emitter::kMaxPrefetchWindow) closed_sram_used_.erase(closed_sram_used_.begin());
     sram_used_.clear();
   }
   // SRAM activation arena (TPU v1 keeps activations in its unified buffer): a layer output
@@ -279,17 +282,20 @@ class Compiler {
     const uint64_t sram = cfg_.sram.size_bytes / 64 * 64;
     sram_top_ = (li >= 0 && size_t(li) < layer_top_.size()) ? layer_top_[size_t(li)] : sram;
   }
-  // SRAM ranges used by the layer being lowered and by the previous one (layers alternate
-  // between them at each barrier).
-  std::vector<std::pair<uint64_t, uint64_t>> sram_used_, prev_sram_used_;
+  // SRAM ranges used by the layer being lowered and by the last closed layers (newest last;
+  // the emitter's prefetch window is a suffix of them).
+  std::vector<std::pair<uint64_t, uint64_t>> sram_used_;
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> closed_sram_used_;
 
   // Where a matrix layer's parameter block (bias, requant table, resident weights) goes and
   // how much contiguous SRAM is left for its tile slots. Classic: block at 0, slots above.
-  // Prefetch: the block sits in SRAM the previous layer does not touch, so its loads can run
-  // during the previous layer; the slots take the larger free side of the block (they are
-  // written only after the barrier, so they may overlap the previous layer's SRAM).
+  // Prefetch: the block sits in SRAM that none of the last `hosts` closed layers touches, so
+  // its loads can run during them (the weight FIFO running ahead, across vector and copy
+  // layers too); the slots take the larger free side of the block (they are written only
+  // after the barrier, so they may overlap those layers' SRAM).
   struct Placement {
     bool ok = false, prefetch = false;
+    size_t hosts = 0;
     uint64_t block = 0, slots = 0, slot_bytes = 0;
   };
   Placement classic_placement(uint64_t block_bytes) const {
@@ -299,11 +305,24 @@ class Compiler {
     p.ok = true, p.block = 0, p.slots = align_up(block_bytes), p.slot_bytes = top - std::min(top, p.slots);
     return p;
   }
+  // Over the possible windows (1 .. all hosts): the largest slot room, ties to the longest
+  // window (more time to stream the block).
   Placement prefetch_placement(uint64_t block_bytes) const {
     Placement best;
-    if (!em_.can_prefetch() || block_bytes == 0) return best;
+    const size_t window = std::min(em_.prefetch_window(), closed_sram_used_.size());
+    if (block_bytes == 0) return best;
+    for (size_t hosts = window; hosts >= 1; --hosts) {
+      Placement c = prefetch_placement_over(block_bytes, hosts);
+      if (c.ok && (!best.ok || c.slot_bytes > best.slot_bytes)) best = c;
+    }
+    return best;
+  }
+  Placement prefetch_placement_over(uint64_t block_bytes, size_t hosts) const {
+    Placement best;
     const uint64_t top = sram_top_, P = align_up(block_bytes);
-    auto used = prev_sram_used_;
+    std::vector<std::pair<uint64_t, uint64_t>> used;
+    for (size_t h = closed_sram_used_.size() - hosts; h < closed_sram_used_.size(); ++h)
+      used.insert(used.end(), closed_sram_used_[h].begin(), closed_sram_used_[h].end());
     std::sort(used.begin(), used.end());
     std::vector<std::pair<uint64_t, uint64_t>> gaps;  // free of the previous layer
     uint64_t at = 0;
@@ -318,7 +337,7 @@ class Compiler {
         if (b < g0) continue;
         const uint64_t below = b, above = top - (b + P);
         Placement c;
-        c.ok = c.prefetch = true, c.block = b;
+        c.ok = c.prefetch = true, c.hosts = hosts, c.block = b;
         c.slots = below >= above ? 0 : b + P;
         c.slot_bytes = std::max(below, above);
         if (!best.ok || c.slot_bytes > best.slot_bytes) best = c;
@@ -657,7 +676,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
 
   Pipeline pipe;
   pipe.uses_mxu = true;
-  pipe.prefetch = place.prefetch;
+  pipe.prefetch = place.prefetch, pipe.prefetch_hosts = place.hosts;
   {
     Operand d = sram_op(a_bias, bias_t.dtype), a = dram_op(Storage{b_const, bias_t.dtype, 0, 0, bias_t.shape});
     a.s = {1, 0, 0, 0};
@@ -946,7 +965,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
 
   Pipeline pl;
   pl.uses_mxu = true;
-  pl.prefetch = place.prefetch;
+  pl.prefetch = place.prefetch, pl.prefetch_hosts = place.hosts;
   {
     Operand d = sram_op(a_bias, bias_t.dtype), a = dram_op(Storage{b_const, bias_t.dtype, 0, 0, bias_t.shape});
     a.s = {1, 0, 0, 0};
@@ -1652,7 +1671,7 @@ void Compiler::lower(const Layer& L) {
           lower_host(hf, ls);
         }
   }
-  close_layer();
+  close_layer(done);  // a host fallback hosts no prefetch
   P_.layers.push_back(info);
   if (want_explain_) {
     double pcie_bytes_per_cycle = (info.placement == "host") ? 25.0 / cfg_.clock_ghz : 0;
@@ -1815,7 +1834,7 @@ isa::Program Compiler::run(std::string* explain) {
       use_sram_range(a->second.addr, a->second.addr + a->second.bytes, "input:" + name);
     }
     copy_flat(store_[name], b);
-    close_layer();
+    close_layer(false);  // conversions host no prefetch
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
     if (want_explain_)
       explain_ += fmt::format("[{:3}] input:{}  ({}, card)\n      tiling: flat DMA copy f32 -> {}, {}\n", P_.layers.size() - 1,
@@ -1863,7 +1882,7 @@ isa::Program Compiler::run(std::string* explain) {
         explain_ += fmt::format("[{:3}] output:{}  (CopyOutput, host)\n      tiling: host copy {} -> {}, {}\n",
                                 P_.layers.size() - 1, name, dtype_name(s.dtype), dtype_name(b.dtype), human_bytes(double(b.bytes())));
     }
-    close_layer();
+    close_layer(false);
   }
   em_.finish();
 

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "compiler/backend/compile.h"
 #include "compiler/backend/int_reference.h"
@@ -77,9 +78,12 @@ std::vector<Range> sram_ranges(const isa::Instr& in, bool writes_only) {
 
 // Splits every queue at its barriers. In the segment closed by barrier b, instructions of the
 // segment's own layer are the running layer; instructions carrying a later layer are that
-// layer's prefetched loads. Returns how many prefetched instructions were seen and fails if
-// one writes SRAM the running layer touches.
-size_t check_prefetch_disjoint(const isa::Program& p, std::map<int64_t, size_t>* per_layer = nullptr) {
+// layer's prefetched loads (the weight FIFO may run ahead over several layers). Returns how
+// many prefetched instructions were seen and fails if one writes SRAM that the running layer
+// or any layer between it and the prefetching layer touches. `hosts` (if given) collects,
+// per prefetching layer, the layers whose segments carry its loads.
+size_t check_prefetch_disjoint(const isa::Program& p, std::map<int64_t, size_t>* per_layer = nullptr,
+                               std::map<int64_t, std::set<int64_t>>* hosts = nullptr) {
   std::map<size_t, std::vector<const isa::Instr*>> segment;  // barrier index -> instructions
   for (auto& q : p.queues) {
     size_t seg = 0;
@@ -88,26 +92,32 @@ size_t check_prefetch_disjoint(const isa::Program& p, std::map<int64_t, size_t>*
       else segment[seg].push_back(&in);
     }
   }
+  std::map<size_t, int64_t> running;  // segment -> the layer it closes: the smallest in it
+  std::map<int64_t, std::vector<Range>> used;  // layer -> SRAM its own instructions touch
+  for (auto& [seg, ins] : segment) {
+    int64_t r = -1;
+    for (auto* in : ins)
+      if (in->op != Opcode::End) r = r < 0 ? in->layer : std::min(r, in->layer);
+    running[seg] = r;
+    for (auto* in : ins)
+      if (in->layer == r)
+        for (auto& u : sram_ranges(*in, false)) used[r].push_back(u);
+  }
   size_t prefetched = 0;
   for (auto& [seg, ins] : segment) {
-    int64_t running = -1;  // the layer this segment closes: the smallest layer in it
-    for (auto* in : ins)
-      if (in->op != Opcode::End) running = running < 0 ? in->layer : std::min(running, in->layer);
-    std::vector<Range> used;
-    for (auto* in : ins)
-      if (in->layer == running)
-        for (auto& r : sram_ranges(*in, false)) used.push_back(r);
+    const int64_t host = running[seg];
     for (auto* in : ins) {
-      if (in->layer <= running || in->op == Opcode::End) continue;
-      EXPECT_EQ(in->op, Opcode::DmaCopy) << "only loads of the next layer run ahead";
-      EXPECT_EQ(in->layer, running + 1) << "prefetch reaches only one layer ahead";
+      if (in->layer <= host || in->op == Opcode::End) continue;
+      EXPECT_EQ(in->op, Opcode::DmaCopy) << "only weight loads of a later layer run ahead";
       ++prefetched;
       if (per_layer) ++(*per_layer)[in->layer];
-      for (auto& w : sram_ranges(*in, true))
-        for (auto& u : used)
-          EXPECT_TRUE(w.hi <= u.lo || u.hi <= w.lo)
-              << "layer " << in->layer << " prefetch writes SRAM [" << w.lo << ", " << w.hi << ") while layer " << running
-              << " uses [" << u.lo << ", " << u.hi << ")";
+      if (hosts) (*hosts)[in->layer].insert(host);
+      for (int64_t between = host; between < in->layer; ++between)
+        for (auto& w : sram_ranges(*in, true))
+          for (auto& u : used[between])
+            EXPECT_TRUE(w.hi <= u.lo || u.hi <= w.lo)
+                << "layer " << in->layer << " prefetch (hosted by layer " << host << ") writes SRAM [" << w.lo << ", "
+                << w.hi << ") while layer " << between << " uses [" << u.lo << ", " << u.hi << ")";
     }
   }
   return prefetched;
@@ -155,8 +165,7 @@ TEST(Prefetch, SramOfPrefetchedWeightsNeverOverlapsTheRunningLayer) {
   }
   // Softmax uses all of SRAM for its slots: the Gemm after it cannot prefetch and loads its
   // block after the barrier. An elementwise layer sizes its slots to its tiles: the Gemm
-  // after the Sigmoid prefetches. (A layer of DMA copies, like the input conversion, hosts
-  // no prefetch: it keeps the DMA channels busy itself.)
+  // after the Sigmoid prefetches. (The input conversion hosts no prefetch.)
   GraphBuilder b;
   auto x = b.input("x", {16, 64});
   auto sg = b.node("Sigmoid", {x}, {16, 64});
@@ -177,6 +186,46 @@ TEST(Prefetch, SramOfPrefetchedWeightsNeverOverlapsTheRunningLayer) {
   EXPECT_GT(per_layer[gemms[0]], 0u);
   EXPECT_EQ(per_layer[gemms[1]], 0u);
   expect_bit_exact(b.g, p, o);
+}
+
+// The weight FIFO runs ahead over non-matrix layers: Gemm2's block is loaded during Gemm1
+// and the Slice (a layer of DMA copies) between them, not after the Slice's barrier.
+TEST(Prefetch, WeightsRunAheadOverCopyAndVectorLayers) {
+  for (std::string cfgname : {"default", "tpu-v1"}) {
+    SCOPED_TRACE(cfgname);
+    GraphBuilder b;
+    auto x = b.input("x", {16, 64});
+    auto g1 = b.node("Gemm", {x, b.weight("w1", {128, 64}), b.weight("b1", {128})}, {16, 128}, {{"transB", i(1)}});
+    Tensor st = Tensor::from_int64s({1}, {32}), en = Tensor::from_int64s({1}, {96}), ax = Tensor::from_int64s({1}, {1});
+    auto sl = b.node("Slice", {g1, b.constant("st", st), b.constant("en", en), b.constant("ax", ax)}, {16, 64});
+    auto g2 = b.node("Gemm", {sl, b.weight("w2", {64, 64}), b.weight("b2", {64})}, {16, 64}, {{"transB", i(1)}});
+    auto sg = b.node("Sigmoid", {g2}, {16, 64});
+    auto tn = b.node("Tanh", {sg}, {16, 64});
+    auto g3 = b.node("Gemm", {tn, b.weight("w3", {64, 64}), b.weight("b3", {64})}, {16, 64}, {{"transB", i(1)}});
+    b.output(g3);
+    b.g.name = "gemm_slice_gemm";
+    CardConfig cfg = preset(cfgname);
+    backend::CompileOptions o;
+    o.precision = "int8";
+    o.int8_mixed = backend::effective_int8_mixed(cfg, o.int8_mixed);
+    isa::Program p = backend::compile(b.g, cfg, o);
+    std::map<int64_t, size_t> per_layer;
+    std::map<int64_t, std::set<int64_t>> hosts;
+    check_prefetch_disjoint(p, &per_layer, &hosts);
+    std::vector<int64_t> gemms;
+    for (size_t k = 0; k < p.layers.size(); ++k)
+      if (p.layers[k].op.rfind("Gemm", 0) == 0) gemms.push_back(int64_t(k));
+    ASSERT_EQ(gemms.size(), 3u);
+    EXPECT_GT(gemms[1], gemms[0] + 1) << "the Slice is a layer of its own";
+    EXPECT_GT(per_layer[gemms[1]], 0u) << "Gemm2 prefetches although a copy layer precedes it";
+    // Gemm2's loads run during Gemm1 or the Slice, Gemm3's during Gemm2, Sigmoid or Tanh.
+    for (int k : {1, 2}) {
+      ASSERT_FALSE(hosts[gemms[k]].empty());
+      EXPECT_GE(*hosts[gemms[k]].begin(), gemms[k - 1]);
+      EXPECT_LT(*hosts[gemms[k]].rbegin(), gemms[k]);
+    }
+    expect_bit_exact(b.g, p, o);
+  }
 }
 
 TEST(Prefetch, NextLayersWeightsStreamWhileThisLayerComputes) {
