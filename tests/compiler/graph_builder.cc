@@ -61,4 +61,12 @@ Tensor random_tensor(const Shape& s, uint32_t seed, float lo, float hi) {
   return t;
 }
 
+std::vector<Tensor> inputs_for(const ir::Graph& g, uint32_t seed) {
+  std::vector<Tensor> v;
+  for (auto& n : g.inputs) v.push_back(random_tensor(g.value(n).shape, seed++));
+  return v;
+}
+
+CardConfig preset(const std::string& name) { return load_config(resolve_config_path(name)); }
+
 }  // namespace cardsim::testing

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compiler/ir/graph.h"
+#include "sim/card_config.h"
 
 namespace cardsim::testing {
 
@@ -27,5 +28,9 @@ ir::Attr ints(std::vector<int64_t> v);
 ir::Attr i(int64_t v);
 ir::Attr f(float v);
 Tensor random_tensor(const Shape& s, uint32_t seed, float lo = -1, float hi = 1);
+// One random tensor per graph input, seeded seed, seed + 1, ...
+std::vector<Tensor> inputs_for(const ir::Graph& g, uint32_t seed);
+// A shipped preset (configs/NAME.json) with every default filled in.
+CardConfig preset(const std::string& name);
 
 }  // namespace cardsim::testing

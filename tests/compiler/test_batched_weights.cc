@@ -24,8 +24,6 @@ using namespace cardsim::testing;
 
 namespace {
 
-CardConfig card(const std::string& name) { return load_config(resolve_config_path(name)); }
-
 CardConfig tiny(CardConfig c) {  // forces N, M and K tiling with streamed weights
   c.sram.size_bytes = 4 << 10;
   c.accumulator.size_bytes = 1 << 10;
@@ -49,12 +47,6 @@ ir::Graph batched_weight_net() {
   b.output(b.node("MatMul", {x4, b.weight("w4", {1, 16, 12})}, {2, 3, 5, 12}));
   b.g.name = "batched_weight_net";
   return b.g;
-}
-
-std::vector<Tensor> inputs_for(const ir::Graph& g, uint32_t seed) {
-  std::vector<Tensor> v;
-  for (auto& n : g.inputs) v.push_back(random_tensor(g.value(n).shape, seed++));
-  return v;
 }
 
 std::vector<Tensor> float_reference(const ir::Graph& g, const std::vector<Tensor>& in) {
@@ -134,7 +126,7 @@ void check_graph(const ir::Graph& g, const std::vector<Tensor>& in, const std::v
 
 TEST(CompilerNumerics, MatMulWithBatchedConstantWeights) {
   ir::Graph g = batched_weight_net();
-  check_graph(g, inputs_for(g, 31), {card("default"), tiny(card("default")), card("edge")});
+  check_graph(g, inputs_for(g, 31), {preset("default"), tiny(preset("default")), preset("edge")});
 }
 
 // The ONNX node test test_matmul_3d with its B input bound as a constant.
@@ -154,10 +146,10 @@ TEST(CompilerNumerics, OnnxMatMul3dWithConstantB) {
   // fp32 against the file's expected output too, not only the reference interpreter.
   backend::CompileOptions o;
   o.precision = "fp32";
-  auto got = kernels::run_functional(backend::compile(g, card("default"), o), {ins[0].second});
+  auto got = kernels::run_functional(backend::compile(g, preset("default"), o), {ins[0].second});
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(count_mismatches(got[0], outs[0].second, 1e-4, 1e-5, "test_matmul_3d fp32 vs expected"), 0u);
   // Its inputs are standard normal, beyond the [-1,1] random calibration: int8 saturates, so
   // only the bit-exactness against the integer references is checked.
-  check_graph(g, {ins[0].second}, {card("default"), tiny(card("default"))}, false);
+  check_graph(g, {ins[0].second}, {preset("default"), tiny(preset("default"))}, false);
 }

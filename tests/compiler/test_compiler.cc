@@ -118,19 +118,11 @@ std::map<std::string, std::function<ir::Graph()>> networks() {
           {"gather_split_net", gather_split_net}};
 }
 
-CardConfig preset(const std::string& name) { return load_config(resolve_config_path(name)); }
-
 CardConfig tiny_sram(CardConfig c, uint64_t sram, uint64_t acc) {
   c.sram.size_bytes = sram;
   c.accumulator.size_bytes = acc;
   c.name += "-tiny";
   return c;
-}
-
-std::vector<Tensor> inputs_for(const ir::Graph& g, uint32_t seed) {
-  std::vector<Tensor> v;
-  for (auto& n : g.inputs) v.push_back(random_tensor(g.value(n).shape, seed++));
-  return v;
 }
 
 std::vector<Tensor> reference(const ir::Graph& g, const std::vector<Tensor>& in) {

@@ -55,14 +55,6 @@ ir::Graph convs() {
   return b.g;
 }
 
-CardConfig preset(const std::string& name) { return load_config(resolve_config_path(name)); }
-
-std::vector<Tensor> inputs_for(const ir::Graph& g, uint32_t seed) {
-  std::vector<Tensor> v;
-  for (auto& n : g.inputs) v.push_back(random_tensor(g.value(n).shape, seed++));
-  return v;
-}
-
 struct Range {
   uint64_t lo, hi;
 };
