@@ -131,11 +131,11 @@ void Emitter::emit(int queue, Instr in) {
   p_.queues[size_t(queue)].push_back(in);
 }
 
-void Emitter::mark_steps() {
+void Emitter::mark_steps(bool repeat) {
   marks_.resize(prefetch_qs_.size());
   for (size_t k = 0; k < prefetch_qs_.size(); ++k) {
     const size_t pos = p_.queues[size_t(prefetch_qs_[k])].size();
-    if (marks_[k].empty() || marks_[k].back() != pos) marks_[k].push_back(pos);
+    if (repeat || marks_[k].empty() || marks_[k].back() != pos) marks_[k].push_back(pos);
   }
 }
 
@@ -177,9 +177,10 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
 }
 
 void Emitter::barrier_all(bool can_host) {
-  // Any card layer hosts the next matrix layer's prefetch (a layer of DMA copies at the end
-  // of each queue's copies); the window is consecutive and bounded.
-  mark_steps();
+  // Any card layer hosts the next matrix layer's prefetch (a layer of DMA copies: at the end
+  // of each queue's copies; a pipeline marked its tiles and its end itself); the window is
+  // consecutive and bounded.
+  if (marks_.empty()) mark_steps();
   if (can_host) {
     window_.push_back(std::move(marks_));
     if (window_.size() > kMaxPrefetchWindow) window_.erase(window_.begin());
@@ -322,6 +323,12 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
     if (j >= 1) emit_stores(pl.tiles[j - 1]);
     mark_steps();
   }
+  // The end mark: one more share of the next layer's prefetch, inserted after the last
+  // tile's loads but BEFORE the last stores and the drain waits below, which all wait for
+  // this layer's compute to finish (on a one-tile layer, a piece behind them would only
+  // start streaming once the matmul is done). At the last tile's position, so that tile
+  // carries two shares: nothing of this layer's own loads follows it.
+  if (!pl.tiles.empty()) mark_steps(/*repeat=*/true);
   if (!pl.tiles.empty()) emit_stores(pl.tiles.back());
   int J = int(pl.tiles.size()), K = int(k);
   if (std::min(K, 2) > 0)

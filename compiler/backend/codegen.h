@@ -110,13 +110,14 @@ class Emitter {
   std::vector<int> load_qs_, store_qs_;  // DMA queues sharing each step's loads / stores
   int layer_ = 0;
   uint32_t barrier_id_ = 0;
-  // Per DMA queue: positions (after each tile's loads, and the end) where pieces of the
+  // Per DMA queue: positions (after each tile's loads, and the end: before the layer's
+  // trailing stores and drain waits, or after a copy layer's copies) where pieces of the
   // next layer's prefetched weights may be inserted — of the layer being emitted (marks_)
   // and of each closed layer in the prefetch window (window_, oldest first).
   std::vector<std::vector<size_t>> marks_;
   std::vector<std::vector<std::vector<size_t>>> window_;
   std::vector<int> prefetch_qs_;  // every DMA queue: one channel issues one request per cycle
-  void mark_steps();
+  void mark_steps(bool repeat = false);  // repeat: record the position even if just recorded
   void insert_prefetch(const std::vector<isa::Instr>& loads, size_t hosts);
 };
 

@@ -260,6 +260,131 @@ TEST(Prefetch, NextLayersWeightsStreamWhileThisLayerComputes) {
   EXPECT_LT(obs.first_next_dma, obs.last_mxu);
 }
 
+namespace {
+// tpu-v1 with GPU-class GDDR5 (configs/sweeps/tpu-v1-memory.json's second memory).
+CardConfig tpu_v1_gddr5() {
+  return load_config(resolve_config_path("tpu-v1"), {"dram.standard=GDDR5", "dram.speed_grade=GDDR5_7000",
+                                                     "dram.channels=8", "dram.bus_width_bits=32"});
+}
+
+// Splits each queue at its barriers: segment index -> queue -> instructions (End left out).
+std::map<size_t, std::map<int, std::vector<const isa::Instr*>>> segments(const isa::Program& p) {
+  std::map<size_t, std::map<int, std::vector<const isa::Instr*>>> seg;
+  for (int q = 0; q < int(p.queues.size()); ++q) {
+    size_t s = 0;
+    for (auto& in : p.queues[size_t(q)]) {
+      if (in.op == Opcode::Barrier) ++s;
+      else if (in.op != Opcode::End) seg[s][q].push_back(&in);
+    }
+  }
+  return seg;
+}
+}  // namespace
+
+// On a host layer that is one tile (one matmul), the next layer's prefetched weight loads
+// must not sit behind a wait on a semaphore the host's matrix or vector unit signals: such
+// a wait completes only once the host's matmul is done, so the pieces behind it would not
+// overlap the host's compute at all (MLP0 on tpu-v1: half of each 4 MiB layer was behind
+// the load queues' drain wait and the store queues' stores).
+TEST(Prefetch, OneTileHostsPrefetchIsNotBehindItsCompute) {
+  for (auto [cfgname, cfg] : {std::pair{"tpu-v1", preset("tpu-v1")}, std::pair{"tpu-v1-gddr5", tpu_v1_gddr5()}}) {
+    SCOPED_TRACE(cfgname);
+    ir::Graph g = mlp(1024, 64, 3);
+    backend::CompileOptions o;
+    o.precision = "int8";
+    isa::Program p = backend::compile(g, cfg, o);
+    size_t checked = 0, hosts = 0;
+    for (auto& [s, queues] : segments(p)) {
+      int64_t host = INT64_MAX;
+      for (auto& [q, ins] : queues)
+        for (auto* in : ins) host = std::min(host, in->layer);
+      size_t matmuls = 0;
+      std::set<int64_t> compute_sems;  // signalled by the host's matrix / vector unit
+      for (int q : {isa::kQueueMxu, isa::kQueueVpu})
+        for (auto* in : queues[q]) {
+          if (in->layer != host) continue;
+          matmuls += in->op == Opcode::MxuConv;
+          if (in->signal) compute_sems.insert(in->signal);
+          if (in->op == Opcode::SemSignal) compute_sems.insert(in->sem);
+        }
+      if (matmuls != 1) continue;
+      ++hosts;
+      for (auto& [q, ins] : queues) {
+        if (q < isa::kQueueDma0) continue;
+        bool behind = false;
+        for (auto* in : ins) {
+          behind = behind || compute_sems.count(in->wait) || (in->op == Opcode::SemWait && compute_sems.count(in->sem));
+          if (in->layer <= host || in->op != Opcode::DmaCopy) continue;
+          ++checked;
+          EXPECT_FALSE(behind) << "dma" << q - isa::kQueueDma0 << ": layer " << in->layer << "'s prefetched load (hosted by layer "
+                               << host << ") waits for the host's compute";
+        }
+      }
+    }
+    EXPECT_GE(hosts, 2u) << "the 1024-wide Gemms are one tile each";
+    EXPECT_GT(checked, 0u);
+    expect_bit_exact(g, p, o);
+  }
+}
+
+// ... and on the card model, where the bandwidth allows it (the default card: 1 MiB of
+// weights, 256 KiB a DMA queue, under a 512 x 1024 x 1024 matmul on its 128 x 128 array),
+// the next layer's whole block is in SRAM before the host's one matmul ends. The host is
+// the middle Gemm: its own block was prefetched, so its matmul starts at its barrier and
+// the prefetch gets no head start.
+TEST(Prefetch, OneTileHostsPrefetchFinishesUnderItsMatmul) {
+  CardConfig cfg = preset("default");
+  ir::Graph g = mlp(1024, 512, 3);
+  backend::CompileOptions o;
+  o.precision = "int8";
+  isa::Program p = backend::compile(g, cfg, o);
+  std::vector<uint32_t> gemms;
+  for (size_t k = 0; k < p.layers.size(); ++k)
+    if (p.layers[k].op.rfind("Gemm", 0) == 0) gemms.push_back(uint32_t(k));
+  ASSERT_EQ(gemms.size(), 3u);
+  const uint32_t host = gemms[1], next = gemms[2];
+  ASSERT_EQ(next, host + 1);
+  size_t prefetched = 0, matmuls = 0, own_weights = 0;  // in the segment the host's barrier closes
+  for (auto& [s, queues] : segments(p)) {
+    int64_t running = INT64_MAX;
+    for (auto& [q, ins] : queues)
+      for (auto* in : ins) running = std::min(running, in->layer);
+    if (running != int64_t(host)) continue;
+    for (auto& [q, ins] : queues)
+      for (auto* in : ins) {
+        prefetched += in->layer == int64_t(next) && in->op == Opcode::DmaCopy;
+        matmuls += in->layer == int64_t(host) && in->op == Opcode::MxuConv;
+        own_weights += in->layer == int64_t(host) && in->op == Opcode::DmaCopy && in->a_space == int64_t(isa::Space::Dram);
+      }
+  }
+  ASSERT_EQ(matmuls, 1u);
+  ASSERT_EQ(own_weights, 0u) << "the host's block was prefetched during the first Gemm";
+  ASSERT_GT(prefetched, 0u);
+  struct Obs : card::Observer {
+    uint32_t host = 0, next = 0;
+    double mxu_end = 0;
+    std::vector<std::pair<double, double>> next_dma;  // start, end
+    void instruction(int, isa::Opcode op, uint32_t layer, double start_ns, double end_ns, uint64_t) override {
+      if (layer == host && op == isa::Opcode::MxuConv) mxu_end = std::max(mxu_end, end_ns);
+      if (layer == next && op == isa::Opcode::DmaCopy) next_dma.push_back({start_ns, end_ns});
+    }
+  } obs;
+  obs.host = host, obs.next = next;
+  card::RunOptions ro;
+  ro.mode = card::RunOptions::Mode::Timing;
+  ro.warm = true;
+  ro.observer = &obs;
+  auto r = card::run_program(p, cfg, inputs_for(g, 3), ro);
+  ASSERT_TRUE(r.complete) << r.error;
+  ASSERT_GT(obs.mxu_end, 0.0);
+  size_t started = 0;
+  double done = 0;
+  for (auto [b, e] : obs.next_dma)
+    if (b < obs.mxu_end) ++started, done = std::max(done, e);
+  EXPECT_EQ(started, prefetched) << "every prefetched piece starts before the host's matmul ends";
+  EXPECT_LT(done, obs.mxu_end) << "the prefetch ends " << done - obs.mxu_end << " ns after the host's matmul";
+}
+
 // ---- activations kept on chip (compiler/backend/README.md "Memory and schedule") ----------
 
 namespace {
