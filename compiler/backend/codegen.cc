@@ -124,6 +124,65 @@ std::vector<Instr> split_copy(const Instr& in, int parts) {
   }
   return out;
 }
+
+// Splits a copy over `parts` DMA channels that run at the same time; returns each channel's
+// copies. Channel k takes every parts-th block of the outermost non-unit dimension (blocks of
+// at least 256 bytes and whole 64-byte DRAM requests, so no two channels fetch the same
+// request; a partial last block goes to the channel next in turn), so the channels walk the
+// same DRAM rows together and hit the open rows. Contiguous quarters would stream from
+// distant regions whose rows can fall in the same banks and close each other's rows at
+// every request. Falls back to contiguous ranges when no such block exists.
+std::vector<std::vector<Instr>> interleave_copy(const Instr& in, int parts) {
+  std::vector<std::vector<Instr>> per(size_t(std::max(parts, 1)));
+  auto contiguous = [&] {
+    auto pieces = split_copy(in, parts);
+    for (size_t k = 0; k < pieces.size(); ++k) per[pieces.size() == 1 ? 0 : k].push_back(pieces[k]);
+    return per;
+  };
+  if (parts <= 1 || in.op != Opcode::DmaCopy) return contiguous();
+  int64_t n[4] = {in.n0, in.n1, in.n2, in.n3};
+  int64_t ds[4] = {in.d_s0, in.d_s1, in.d_s2, in.d_s3}, as[4] = {in.a_s0, in.a_s1, in.a_s2, in.a_s3};
+  int dim = 3;
+  while (dim > 0 && n[dim] <= 1) --dim;
+  const int64_t ext = n[dim];
+  const uint64_t ae = dtype_size(DType(in.a_type)), de = dtype_size(DType(in.d_type));
+  uint64_t elems = 1;  // elements of one index of `dim`
+  for (int i = 0; i < dim; ++i) elems *= uint64_t(n[i]);
+  constexpr uint64_t kMinBlock = 256, kRequest = 64;
+  const bool a_dram = in.a_space == int64_t(isa::Space::Dram), d_dram = in.d_space == int64_t(isa::Space::Dram);
+  int64_t group = 0;  // indices of `dim` per block
+  for (int64_t g = 1; g <= ext / parts && group == 0; ++g) {
+    const uint64_t e = elems * uint64_t(g);
+    if (e * std::max(ae, de) >= kMinBlock && (!a_dram || e * ae % kRequest == 0) && (!d_dram || e * de % kRequest == 0))
+      group = g;
+  }
+  if (group == 0 || (group > 1 && dim == 3)) return contiguous();  // no block, or no free dimension for one
+  const int64_t blocks = ext / group, tail = ext % group;
+  auto make = [&](int64_t first, const int64_t (&count)[4], const int64_t (&dstr)[4], const int64_t (&astr)[4]) {
+    Instr piece = in;
+    piece.n0 = count[0], piece.n1 = count[1], piece.n2 = count[2], piece.n3 = count[3];
+    piece.d_s0 = dstr[0], piece.d_s1 = dstr[1], piece.d_s2 = dstr[2], piece.d_s3 = dstr[3];
+    piece.a_s0 = astr[0], piece.a_s1 = astr[1], piece.a_s2 = astr[2], piece.a_s3 = astr[3];
+    piece.d_addr = in.d_addr + first * ds[dim] * int64_t(de);
+    piece.a_addr = in.a_addr + first * as[dim] * int64_t(ae);
+    return piece;
+  };
+  // Blocks: `dim` becomes (group, blocks) when a block holds several of its indices.
+  const int D = group > 1 ? dim + 1 : dim;
+  for (int k = 0; k < parts && k < blocks; ++k) {
+    int64_t cnt[4] = {n[0], n[1], n[2], n[3]}, dstr[4] = {ds[0], ds[1], ds[2], ds[3]}, astr[4] = {as[0], as[1], as[2], as[3]};
+    if (group > 1) cnt[dim] = group;
+    cnt[D] = (blocks - k + parts - 1) / parts;
+    dstr[D] = ds[dim] * group * parts, astr[D] = as[dim] * group * parts;
+    per[size_t(k)].push_back(make(int64_t(k) * group, cnt, dstr, astr));
+  }
+  if (tail) {
+    int64_t cnt[4] = {n[0], n[1], n[2], n[3]};
+    cnt[dim] = tail;
+    per[size_t(blocks % parts)].push_back(make(blocks * group, cnt, ds, as));
+  }
+  return per;
+}
 }  // namespace
 
 void Emitter::emit(int queue, Instr in) {
@@ -152,8 +211,8 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
   hosts = std::clamp<size_t>(hosts, 1, window_.size());
   std::vector<std::vector<Instr>> per(static_cast<size_t>(W));
   for (auto& in : loads) {
-    auto pieces = split_copy(in, W);
-    for (size_t k = 0; k < pieces.size(); ++k) per[pieces.size() == 1 ? 0 : k].push_back(pieces[k]);
+    auto parts = interleave_copy(in, W);
+    for (int k = 0; k < W; ++k) per[size_t(k)].insert(per[size_t(k)].end(), parts[size_t(k)].begin(), parts[size_t(k)].end());
   }
   for (int k = 0; k < W; ++k) {
     std::vector<size_t> marks;  // the hosts' positions in this queue, in order
@@ -229,12 +288,12 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
     int W = int(weight_qs_.size());
     group_used[gi].assign(size_t(W), false);
     for (auto& in : groups[gi]) {
-      auto pieces = split_copy(in, W);
-      for (size_t k = 0; k < pieces.size(); ++k) {
-        size_t q = pieces.size() == 1 ? 0 : k;
-        emit(weight_qs_[q], pieces[k]);
-        group_used[gi][q] = true;
-      }
+      auto parts = interleave_copy(in, W);
+      for (size_t q = 0; q < parts.size(); ++q)
+        for (auto& piece : parts[q]) {
+          emit(weight_qs_[q], piece);
+          group_used[gi][q] = true;
+        }
     }
     for (int k = 0; k < W; ++k)
       if (group_used[gi][size_t(k)]) emit(weight_qs_[size_t(k)], sem_signal(kWeightsFull + k));
@@ -266,8 +325,8 @@ void Emitter::emit_pipeline(const Pipeline& pl) {
   auto spread = [](const std::vector<Instr>& ins, int n) {
     std::vector<std::vector<Instr>> per(static_cast<size_t>(n));
     for (auto& in : ins) {
-      auto pieces = split_copy(in, n);
-      for (size_t p = 0; p < pieces.size(); ++p) per[pieces.size() == 1 ? 0 : p].push_back(pieces[p]);
+      auto parts = interleave_copy(in, n);
+      for (size_t p = 0; p < parts.size(); ++p) per[p].insert(per[p].end(), parts[p].begin(), parts[p].end());
     }
     return per;
   };
@@ -342,8 +401,9 @@ void Emitter::emit_spread(const std::vector<Instr>& ins) {
   std::vector<int> all;
   for (int q = isa::kQueueDma0; q < num_queues(); ++q) all.push_back(q);
   for (auto& in : ins) {
-    auto pieces = split_copy(in, int(all.size()));
-    for (size_t p = 0; p < pieces.size(); ++p) emit(all[pieces.size() == 1 ? 0 : p], pieces[p]);
+    auto parts = interleave_copy(in, int(all.size()));
+    for (size_t p = 0; p < parts.size(); ++p)
+      for (auto& piece : parts[p]) emit(all[p], piece);
   }
 }
 

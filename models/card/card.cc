@@ -161,6 +161,75 @@ double Port::send(Txn& x, uint64_t addr, uint64_t bytes, bool write) {
 }
 
 // ---------------------------------------------------------------------------------------
+// DRAM front end
+
+DramFrontEnd::DramFrontEnd(sc_core::sc_module_name n, Shared& sh)
+    : sc_module(n), socket("socket"), sh_(sh), slice_ns_(kSliceCycles * sh.cycle_ns) {
+  port_.socket = &socket;
+  SC_THREAD(thread);
+}
+
+double DramFrontEnd::stream(std::vector<dram::Request>& reqs, double issue_ns, double interval_ns, size_t window) {
+  Stream s;
+  s.reqs = &reqs;
+  s.issue_ns = issue_ns;
+  s.interval_ns = interval_ns;
+  s.window = std::max<size_t>(window, 1);
+  active_.push_back(&s);
+  posted_.notify(sc_core::SC_ZERO_TIME);
+  wait(s.done);
+  return s.last_done_ns;
+}
+
+void DramFrontEnd::thread() {
+  for (;;) {
+    while (active_.empty()) wait(posted_);
+    if (sh_.failed) return;
+    const double now = ns_of(sc_time_stamp());
+    const double horizon = now + slice_ns_;
+    // Rounds: a request's arrival is known once the request `window` places before it is
+    // done, so serving one round can let further requests into this slice.
+    for (;;) {
+      batch_.clear();
+      origin_.clear();
+      for (Stream* s : active_) {
+        auto& r = *s->reqs;
+        const size_t limit = std::min(r.size(), s->served + s->window);
+        for (size_t i = s->served; i < limit; ++i) {
+          double arrive = s->issue_ns + double(i) * s->interval_ns;
+          if (i >= s->window) arrive = std::max(arrive, r[i - s->window].done_ns);
+          if (arrive >= horizon) break;
+          r[i].arrive_ns = arrive;
+          batch_.push_back(r[i]);
+          origin_.emplace_back(s, i);
+        }
+      }
+      if (batch_.empty()) break;
+      Txn x;
+      x.kind = Txn::DramBatch;
+      x.space = isa::Space::Dram;
+      x.batch = &batch_;
+      x.start_ns = batch_.front().arrive_ns;
+      port_.send(x, batch_.front().addr, 0, false);
+      for (size_t k = 0; k < batch_.size(); ++k) {
+        auto [s, i] = origin_[k];
+        (*s->reqs)[i].done_ns = batch_[k].done_ns;
+        s->served = i + 1;
+        s->last_done_ns = std::max(s->last_done_ns, batch_[k].done_ns);
+      }
+    }
+    // Wake the engines whose streams are complete, at their last request's completion.
+    size_t kept = 0;
+    for (Stream* s : active_) {
+      if (s->served == s->reqs->size()) s->done.notify(sc_time(std::max(0.0, s->last_done_ns - now), SC_NS));
+      else active_[kept++] = s;
+    }
+    active_.resize(kept);
+    if (!active_.empty()) wait(sc_time(slice_ns_, SC_NS), posted_);  // next slice, or a new stream
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Command processor state
 
 Shared::Shared(const isa::Program& p, const CardConfig& c, const RunOptions& o)
@@ -385,7 +454,7 @@ double QueueEngine::memory_phase(const isa::Instr& in, double issue_ns, uint64_t
   const uint64_t req_bytes = uint64_t(std::max(8, dcfg.request_bytes));
   const size_t window = size_t(std::max(1, dcfg.max_outstanding));
   // DRAM requests of this instruction in issue order, one per cycle, at most `window` in
-  // flight: request i cannot arrive before request i - window is done.
+  // flight: request i cannot arrive before request i - window is done (DramFrontEnd).
   batch_.clear();
   for (const auto& r : runs_) {
     bytes += r.bytes;
@@ -412,28 +481,11 @@ double QueueEngine::memory_phase(const isa::Instr& in, double issue_ns, uint64_t
     }
   }
   if (!batch_.empty()) {
-    window_done_.assign(batch_.size(), 0.0);
-    std::vector<dram::Request> chunk;
-    for (size_t first = 0; first < batch_.size(); first += window) {
-      const size_t last = std::min(batch_.size(), first + window);
-      chunk.assign(batch_.begin() + long(first), batch_.begin() + long(last));
-      for (size_t i = first; i < last; ++i) {
-        double arrive = issue_ns + double(i) * sh_.cycle_ns;
-        if (i >= window) arrive = std::max(arrive, window_done_[i - window]);
-        chunk[i - first].arrive_ns = arrive;
-      }
-      // Let the other engines catch up once this one is a quantum ahead, so concurrent
-      // DMA channels reach the DRAM model roughly in time order (interleaved).
-      advance_to(chunk.front().arrive_ns);
-      if (qk_.need_sync()) qk_.sync();
-      Txn x;
-      x.kind = Txn::DramBatch;
-      x.space = isa::Space::Dram;
-      x.batch = &chunk;
-      x.start_ns = chunk.front().arrive_ns;
-      done = std::max(done, port_.send(x, chunk.front().addr, 0, false));
-      for (size_t i = first; i < last; ++i) window_done_[i] = chunk[i - first].done_ns;
-    }
+    // The front end works in SystemC time: catch up, then wait for the stream.
+    qk_.sync();
+    done = std::max(done, sh_.dram_front->stream(batch_, issue_ns, sh_.cycle_ns, window));
+    qk_.reset();
+    if (sh_.failed) throw Stopped{};
   }
   return done;
 }
@@ -640,7 +692,10 @@ class Card : public sc_core::sc_module {
         dram_t("dram", dram, sh.obs),
         pcie_t("pcie", link, sh.obs),
         router("router"),
+        dram_front("dram_front", sh),
         host("host", sh, pm, inputs) {
+    sh.dram_front = &dram_front;
+    dram_front.socket.bind(router.in);
     router.to_pcie.bind(pcie_t.socket);
     router.to_dram.bind(dram_t.socket);
     router.to_sram.bind(sram.socket);
@@ -656,6 +711,7 @@ class Card : public sc_core::sc_module {
   DramTarget dram_t;
   PcieTarget pcie_t;
   Router router;
+  DramFrontEnd dram_front;
   HostDriver host;
   std::vector<std::unique_ptr<QueueEngine>> engines;
 };

@@ -107,6 +107,8 @@ class Port {
   uint8_t dummy_[8] = {};
 };
 
+class DramFrontEnd;
+
 // The command processor's state shared by the engines and the host driver.
 struct Shared {
   const isa::Program& prog;
@@ -115,6 +117,7 @@ struct Shared {
   Observer* obs = nullptr;
   kernels::Memories* mem = nullptr;  // null in timing mode
   kernels::RegionChecker checker;
+  DramFrontEnd* dram_front = nullptr;
   double cycle_ns = 1.0;
   int num_queues = 0;
 
@@ -159,6 +162,43 @@ struct Shared {
   LayerStats& layer(uint32_t l);
 };
 
+// Merges the engines' DRAM request streams in time order before the controller model sees
+// them. Engines run temporally decoupled: served one engine's window at a time, the
+// controller would place each stream behind what it had already placed and concurrent
+// streams (weights on four DMA channels, loads beside stores) would serialise. An engine
+// posts a stream (issue time, one request per issue interval, at most `window` in flight)
+// and waits; the front end serves, slice by slice of SystemC time, every posted stream's
+// requests that arrive within the slice as one batch, so the controller's FR-FCFS window
+// interleaves them as hardware would, and wakes each engine when its last request is done.
+class DramFrontEnd : public sc_core::sc_module {
+ public:
+  SC_HAS_PROCESS(DramFrontEnd);
+  tlm_utils::simple_initiator_socket<Port> socket;
+  DramFrontEnd(sc_core::sc_module_name n, Shared& sh);
+  // Called by an engine thread at SystemC time (its quantum keeper synced): blocks until
+  // every request is done, fills their arrive_ns / done_ns, returns the last done time.
+  double stream(std::vector<dram::Request>& reqs, double issue_ns, double interval_ns, size_t window);
+
+ private:
+  struct Stream {
+    std::vector<dram::Request>* reqs = nullptr;
+    double issue_ns = 0, interval_ns = 0, last_done_ns = 0;
+    size_t window = 1, served = 0;  // requests [0, served) are done
+    sc_core::sc_event done;
+  };
+  // A slice long enough to batch many requests per controller call, short against the
+  // microseconds a layer's transfers take.
+  static constexpr double kSliceCycles = 128;
+  void thread();
+  Shared& sh_;
+  Port port_;
+  double slice_ns_;
+  std::vector<Stream*> active_;  // in posting order (deterministic batches)
+  sc_core::sc_event posted_;
+  std::vector<dram::Request> batch_;
+  std::vector<std::pair<Stream*, size_t>> origin_;  // batch_[k] is origin_[k].first's request #second
+};
+
 class QueueEngine : public sc_core::sc_module {
  public:
   SC_HAS_PROCESS(QueueEngine);
@@ -182,7 +222,6 @@ class QueueEngine : public sc_core::sc_module {
   Port port_;
   tlm_utils::tlm_quantumkeeper qk_;
   std::vector<dram::Request> batch_;
-  std::vector<double> window_done_;
   std::vector<kernels::Run> runs_;
 };
 

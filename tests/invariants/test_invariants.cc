@@ -205,16 +205,22 @@ TEST(Invariants, CardRunsRespectRooflineAndMonotonicity) {
     // Memory bound: every DRAM byte moved within the simulation at no more than peak.
     ASSERT_GT(a.stats.dram.peak_gbps, 0);
     EXPECT_GE(a.stats.simulated_ns, double(dram_bytes(a.stats)) / a.stats.dram.peak_gbps) << what;
-    // More DRAM bandwidth (twice the channels, same standard) never slower — up to 0.1%:
-    // compute-bound layers can end a few cycles later with another channel interleaving
-    // (a scheduling anomaly, not a bandwidth effect; smallest case found: GEMM M=232 K=371
-    // N=37 on 64x16 WS, 14958 -> 14960 cycles with 16 instead of 8 HBM2e channels).
-    const LayerRun wide = run_layer(l, card(R, C, df, 2, {fmt::format("dram.channels={}", base.dram.channels * 2)}));
-    ASSERT_TRUE(wide.ok) << wide.error;
-    ++runs;
-    EXPECT_LE(double(wide.stats.total_cycles), double(a.stats.total_cycles) * 1.001) << what << " with 2x DRAM channels";
-    if (wide.stats.total_cycles > a.stats.total_cycles)
-      std::cout << "anomaly (within 0.1%): " << what << ": " << a.stats.total_cycles << " -> " << wide.stats.total_cycles
+    // More DRAM bandwidth (twice the channels, same standard) never slower — up to 2%, refresh
+    // off on both sides. Another channel count maps addresses to other banks, so concurrent
+    // DMA streams meet in other banks: a compute-bound layer can wait a row cycle or two
+    // longer for one weight piece (smallest case found: 16x16x47 k3 s2 -> 243 filters on
+    // 32x32 IS, 8557 -> 8648 cycles, +1.1%, with 16 instead of 8 HBM2e channels). A refresh
+    // (tRFC 350 ns on HBM2e, all banks of a channel) that falls into a transfer on one side
+    // only would add up to 4% to layers this small.
+    const std::string no_refresh = "dram.refresh=false";
+    const LayerRun narrow = run_layer(l, card(R, C, df, 2, {no_refresh}));
+    const LayerRun wide =
+        run_layer(l, card(R, C, df, 2, {no_refresh, fmt::format("dram.channels={}", base.dram.channels * 2)}));
+    ASSERT_TRUE(narrow.ok && wide.ok) << narrow.error << wide.error;
+    runs += 2;
+    EXPECT_LE(double(wide.stats.total_cycles), double(narrow.stats.total_cycles) * 1.02) << what << " with 2x DRAM channels";
+    if (wide.stats.total_cycles > narrow.stats.total_cycles)
+      std::cout << "anomaly (within 2%): " << what << ": " << narrow.stats.total_cycles << " -> " << wide.stats.total_cycles
                 << " cycles with 2x DRAM channels\n";
     // More PCIe bandwidth never slower end to end.
     const LayerRun pcie = run_layer(l, card(R, C, df, 2, {"pcie.gen=5"}));
@@ -222,7 +228,7 @@ TEST(Invariants, CardRunsRespectRooflineAndMonotonicity) {
     ++runs;
     EXPECT_LE(pcie.stats.simulated_ns, a.stats.simulated_ns * (1 + 1e-9)) << what << " with PCIe gen5";
   }
-  EXPECT_EQ(runs, 36);
+  EXPECT_EQ(runs, 48);
 }
 
 // ---- energy ---------------------------------------------------------------------------------
