@@ -536,6 +536,12 @@ void QueueEngine::run_queue() {
   auto& st = sh_.qs[size_t(q_)];
   auto& es = sh_.stats.engines[size_t(q_)];
   auto& counts = sh_.opcode_counts[size_t(q_)];
+  // An instruction of a later layer than the barrier it precedes runs ahead (weight prefetch
+  // during earlier layers): background work that does not open its layer's span, or the
+  // report would give that layer the earlier layers' cycles.
+  std::vector<int64_t> next_barrier_layer(code.size() + 1, INT64_MAX);
+  for (size_t i = code.size(); i-- > 0;)
+    next_barrier_layer[i] = code[i].op == isa::Opcode::Barrier ? int64_t(code[i].layer) : next_barrier_layer[i + 1];
   for (size_t pc = 0;; ++pc) {
     if (sh_.failed) throw Stopped{};
     st.pc = pc;
@@ -572,7 +578,8 @@ void QueueEngine::run_queue() {
       // the stall accounting above), so it counts in the layer's span.
       const bool does_layer_work = !sync_op || in.op == isa::Opcode::HostCall;
       if (does_layer_work && in.op != isa::Opcode::SemSignal && in.op != isa::Opcode::Irq) {
-        if (ls.first_start_ns < 0 || t0 < ls.first_start_ns) ls.first_start_ns = t0;
+        const bool run_ahead = int64_t(in.layer) > next_barrier_layer[pc];
+        if (!run_ahead && (ls.first_start_ns < 0 || t0 < ls.first_start_ns)) ls.first_start_ns = t0;
         ls.last_end_ns = std::max(ls.last_end_ns, t1);
       }
     }

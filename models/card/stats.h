@@ -25,6 +25,7 @@ struct EngineStats {
 // One network layer (the instructions' `layer` field; names from Program::layers).
 struct LayerStats {
   std::string name, op;
+  // The layer's own work: weights prefetched for it during earlier layers do not start it.
   double first_start_ns = -1, last_end_ns = 0;
   uint64_t macs = 0, vector_elems = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
