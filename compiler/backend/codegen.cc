@@ -187,6 +187,12 @@ std::vector<std::vector<Instr>> interleave_copy(const Instr& in, int parts) {
 
 void Emitter::emit(int queue, Instr in) {
   in.layer = layer_;
+  if (in.op == Opcode::DmaCopy || in.op == Opcode::DmaFill) {
+    const uint64_t n = uint64_t(std::max<int64_t>(in.n0, 1) * std::max<int64_t>(in.n1, 1) * std::max<int64_t>(in.n2, 1) *
+                                std::max<int64_t>(in.n3, 1));
+    if (in.op == Opcode::DmaCopy && in.a_space == int64_t(isa::Space::Dram)) dram_bytes_ += n * dtype_size(DType(in.a_type));
+    if (in.d_space == int64_t(isa::Space::Dram)) dram_bytes_ += n * dtype_size(DType(in.d_type));
+  }
   p_.queues[size_t(queue)].push_back(in);
 }
 
@@ -202,22 +208,39 @@ void Emitter::mark_steps(bool repeat) {
 // queue (one channel issues one request per cycle and keeps max_outstanding in flight, so
 // a weight stream on fewer channels could not use a fast memory; TPU v1's weight FIFO is
 // likewise its own path): each queue's share is cut into pieces (at least 64 KiB each)
-// inserted after successive tiles' loads, so the weights stream while the previous layer
-// computes without holding its loads back for the whole transfer. All pieces precede the
+// inserted after successive tiles' loads, spread over the hosts in proportion to their
+// estimated durations, so the weights stream while the previous layers compute without
+// holding their loads back for the whole transfer (nor stretching a short host). All pieces precede the
 // previous layer's closing barrier, which is what the next layer's consumers rely on (no
 // semaphore needed).
 void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
   const int W = int(prefetch_qs_.size());
   hosts = std::clamp<size_t>(hosts, 1, window_.size());
+  const size_t first = window_.size() - hosts;
+  double idle_total = 0;
+  for (size_t h = first; h < window_.size(); ++h) idle_total += window_[h].idle;
   std::vector<std::vector<Instr>> per(static_cast<size_t>(W));
   for (auto& in : loads) {
     auto parts = interleave_copy(in, W);
     for (int k = 0; k < W; ++k) per[size_t(k)].insert(per[size_t(k)].end(), parts[size_t(k)].begin(), parts[size_t(k)].end());
   }
   for (int k = 0; k < W; ++k) {
-    std::vector<size_t> marks;  // the hosts' positions in this queue, in order
-    for (size_t h = window_.size() - hosts; h < window_.size(); ++h)
-      marks.insert(marks.end(), window_[h][size_t(k)].begin(), window_[h][size_t(k)].end());
+    // The hosts' positions in this queue, in order, each weighted by its share of the host's
+    // estimated DRAM idle time (a compute-bound matmul absorbs the stream, a short
+    // DRAM-bound gate layer would only be stretched by it); if no host leaves the DRAM idle,
+    // by its share of the host's estimated duration.
+    std::vector<size_t> marks;
+    std::vector<double> upto;  // cumulative weight up to and including each mark
+    double total = 0;
+    for (size_t h = first; h < window_.size(); ++h) {
+      const auto& hm = window_[h].marks[size_t(k)];
+      const double w = idle_total > 0 ? window_[h].idle : std::max(window_[h].cycles, 1.0);
+      for (size_t pos : hm) {
+        marks.push_back(pos);
+        total += w / double(hm.size());
+        upto.push_back(total);
+      }
+    }
     std::vector<std::vector<Instr>> at(marks.size());
     for (auto& in : per[size_t(k)]) {
       const uint64_t bytes = uint64_t(in.n0 * in.n1 * in.n2 * in.n3) * dtype_size(DType(in.d_type));
@@ -225,7 +248,10 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
       auto pieces = split_copy(in, parts);
       for (size_t i = 0; i < pieces.size(); ++i) {
         pieces[i].layer = layer_;
-        at[i * marks.size() / pieces.size()].push_back(pieces[i]);
+        // Piece i streams around the middle of its equal share of the total weight.
+        const double target = (double(i) + 0.5) / double(pieces.size()) * total;
+        const size_t m = size_t(std::lower_bound(upto.begin(), upto.end(), target) - upto.begin());
+        at[std::min(m, marks.size() - 1)].push_back(pieces[i]);
       }
     }
     auto& q = p_.queues[size_t(prefetch_qs_[size_t(k)])];
@@ -235,18 +261,19 @@ void Emitter::insert_prefetch(const std::vector<Instr>& loads, size_t hosts) {
   window_.clear();  // positions after the insertions moved
 }
 
-void Emitter::barrier_all(bool can_host) {
+void Emitter::barrier_all(bool can_host, double cycles, double idle_cycles) {
   // Any card layer hosts the next matrix layer's prefetch (a layer of DMA copies: at the end
   // of each queue's copies; a pipeline marked its tiles and its end itself); the window is
   // consecutive and bounded.
   if (marks_.empty()) mark_steps();
   if (can_host) {
-    window_.push_back(std::move(marks_));
+    window_.push_back({cycles, idle_cycles, std::move(marks_)});
     if (window_.size() > kMaxPrefetchWindow) window_.erase(window_.begin());
   } else {
     window_.clear();
   }
   marks_.clear();
+  dram_bytes_ = 0;
   ++barrier_id_;
   for (int q = 0; q < num_queues(); ++q) {
     Instr b;

@@ -84,11 +84,15 @@ class Emitter {
   int num_queues() const { return int(p_.queues.size()); }
   int load_queue() const { return load_q_; }
   void set_layer(int layer) { layer_ = layer; }
+  // DRAM bytes the layer being emitted reads and writes itself (not the prefetch it hosts).
+  uint64_t layer_dram_bytes() const { return dram_bytes_; }
   void emit(int queue, isa::Instr in);
   // Every queue meets at a new barrier (between layers that depend on each other). A layer
   // that can host prefetched weights (any card layer; not a host fallback or a conversion)
-  // joins the prefetch window.
-  void barrier_all(bool can_host = true);
+  // joins the prefetch window; `cycles` and `idle_cycles` (the compiler's estimates of its
+  // duration and of the time its own traffic leaves the DRAM idle) weigh its share of a
+  // prefetch stream.
+  void barrier_all(bool can_host = true, double cycles = 0, double idle_cycles = 0);
   // How many closed layers (the last ones, consecutive, since the last layer that loaded
   // matrix weights) a pipeline may spread its prefetched weights over; 0 = none. The
   // weight FIFO runs ahead to the next matrix layer under any of them.
@@ -109,13 +113,18 @@ class Emitter {
   std::vector<int> weight_qs_;  // DMA queues sharing the per-layer weight load
   std::vector<int> load_qs_, store_qs_;  // DMA queues sharing each step's loads / stores
   int layer_ = 0;
+  uint64_t dram_bytes_ = 0;  // of the layer being emitted
   uint32_t barrier_id_ = 0;
   // Per DMA queue: positions (after each tile's loads, and the end: before the layer's
   // trailing stores and drain waits, or after a copy layer's copies) where pieces of the
   // next layer's prefetched weights may be inserted — of the layer being emitted (marks_)
   // and of each closed layer in the prefetch window (window_, oldest first).
   std::vector<std::vector<size_t>> marks_;
-  std::vector<std::vector<std::vector<size_t>>> window_;
+  struct Host {
+    double cycles = 0, idle = 0;  // estimated duration, of it DRAM idle time (weigh its share)
+    std::vector<std::vector<size_t>> marks;
+  };
+  std::vector<Host> window_;
   std::vector<int> prefetch_qs_;  // every DMA queue: one channel issues one request per cycle
   void mark_steps(bool repeat = false);  // repeat: record the position even if just recorded
   void insert_prefetch(const std::vector<isa::Instr>& loads, size_t hosts);

@@ -259,8 +259,10 @@ class Compiler {
   }
   // can_host: the layer may carry the next matrix layer's prefetched weights (not a host
   // fallback or a conversion).
-  void close_layer(bool can_host = true) {
-    em_.barrier_all(can_host);
+  // cycles / idle_cycles: the layer's estimated duration and how much of it the DRAM would
+  // idle (they weigh its share of a prefetch stream it hosts).
+  void close_layer(bool can_host = true, double cycles = 0, double idle_cycles = 0) {
+    em_.barrier_all(can_host, cycles, idle_cycles);
     closed_sram_used_.push_back(std::move(sram_used_));
     if (closed_sram_used_.size() > Emitter::kMaxPrefetchWindow) closed_sram_used_.erase(closed_sram_used_.begin());
     sram_used_.clear();
@@ -306,7 +308,8 @@ class Compiler {
     return p;
   }
   // Over the possible windows (1 .. all hosts): the largest slot room, ties to the longest
-  // window (more time to stream the block).
+  // window (more time to stream the block). The tile search uses it; the layout then takes
+  // longest_prefetch_placement for the chosen tiles.
   Placement prefetch_placement(uint64_t block_bytes) const {
     Placement best;
     const size_t window = std::min(em_.prefetch_window(), closed_sram_used_.size());
@@ -316,6 +319,17 @@ class Compiler {
       if (c.ok && (!best.ok || c.slot_bytes > best.slot_bytes)) best = c;
     }
     return best;
+  }
+  // The longest window whose placement still leaves `slot_need` bytes for the slots: the
+  // tiles chosen with the most slot room fit, and the block streams under as many layers as
+  // possible (an LSTM step's matmuls and gate layers).
+  Placement longest_prefetch_placement(uint64_t block_bytes, uint64_t slot_need) const {
+    const size_t window = std::min(em_.prefetch_window(), closed_sram_used_.size());
+    for (size_t hosts = window; hosts >= 1; --hosts) {
+      Placement c = prefetch_placement_over(block_bytes, hosts);
+      if (c.ok && c.slot_bytes >= slot_need) return c;
+    }
+    return {};
   }
   Placement prefetch_placement_over(uint64_t block_bytes, size_t hosts) const {
     Placement best;
@@ -580,6 +594,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
     double cost = std::numeric_limits<double>::infinity();
     uint64_t in_b = 0, w_b = 0;
     double comp = 0;
+    uint64_t need = 0, block = 0;  // slot bytes, parameter block bytes
   } best;
   auto in_rows = [&](int64_t rr) { return std::min(H, (rr - 1) * sh + (KH - 1) * dh + 1); };
   std::vector<int64_t> cc_cands;
@@ -623,7 +638,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
           // ... unless it is prefetched during the previous layer.
           double first_w = resident && !pc.prefetch ? double(w_total) / double(nco) / bpc : 0;
           double cost = std::max(comp, dram) + first_w + overhead;
-          if (cost < best.cost) best = {cc, rr, kc, bool(resident), cost, in_b, w_b, comp}, place = pc;
+          if (cost < best.cost) best = {cc, rr, kc, bool(resident), cost, in_b, w_b, comp, need, block}, place = pc;
         }
       }
     }
@@ -638,6 +653,7 @@ bool Compiler::lower_conv(const Layer& L, LayerStats& ls) {
   const int64_t cc = best.cc, rr = best.rr, kc = best.kc;
   const bool resident = best.resident;
   const int64_t gpc = (G > 1 && cc >= Cout_g) ? cc / Cout_g : 1;
+  if (place.prefetch) place = longest_prefetch_placement(best.block, best.need);  // finds at least `place`
 
   // Dataflow: the allowed one with the fewest cycles for this tile shape (SCALE-Sim model).
   Fn dummy{};
@@ -899,7 +915,12 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
   const int R = cfg_.matrix.rows, C = cfg_.matrix.cols;
   double rate = int8_ ? 1.0 : (act_ == DType::F32 ? cfg_.matrix.fp32_rate : cfg_.matrix.fp16_rate);
   double bpc = dram_bytes_per_cycle();
-  struct Choice { int64_t nc = 0, mc = 0, kc = 0; bool resident = false; double cost = INFINITY, comp = 0; } best;
+  struct Choice {
+    int64_t nc = 0, mc = 0, kc = 0;
+    bool resident = false;
+    double cost = INFINITY, comp = 0;
+    uint64_t need = 0, block = 0;  // slot bytes, parameter block bytes
+  } best;
   Placement place;
   for (int resident = weight && !batched_w ? 1 : 0; resident >= 0 && !best.nc; --resident) {
     if (resident && w_total + params_bytes > sram / 2) continue;
@@ -924,7 +945,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
           // Resident weights load before the first tile unless prefetched during the previous layer.
           double first_w = resident && !pc.prefetch ? double(w_total) / bpc : 0;
           double cost = std::max(comp, dram) + first_w + steps * (2 * cfg_.dma.setup_cycles + 20);
-          if (cost < best.cost) best = {nc, mc, kc, bool(resident), cost, comp}, place = pc;
+          if (cost < best.cost) best = {nc, mc, kc, bool(resident), cost, comp, need, block}, place = pc;
         }
       }
     }
@@ -935,6 +956,7 @@ bool Compiler::lower_matmul(const Layer& L, LayerStats& ls) {
          params_bytes + 2 * (align_up(ex) + align_up(eb)) + 2 * align_up(ey), sram);
   const int64_t nc = best.nc, mc = best.mc, kc = best.kc;
   const bool resident = best.resident;
+  if (place.prefetch) place = longest_prefetch_placement(best.block, best.need);  // finds at least `place`
   isa::Dataflow df = isa::Dataflow::WS;
   {
     double bestc = INFINITY;
@@ -1671,7 +1693,11 @@ void Compiler::lower(const Layer& L) {
           lower_host(hf, ls);
         }
   }
-  close_layer(done);  // a host fallback hosts no prefetch
+  // How long the layer runs and how much of that its own DRAM traffic leaves the DRAM idle
+  // (compiler estimates): a prefetch stream it hosts fills the idle time first.
+  const double own_cycles = double(em_.layer_dram_bytes()) / dram_bytes_per_cycle();
+  const double est = std::max(ls.compute_cycles, own_cycles), idle = std::max(0.0, ls.compute_cycles - own_cycles);
+  close_layer(done, est, idle);  // a host fallback hosts no prefetch
   P_.layers.push_back(info);
   if (want_explain_) {
     double pcie_bytes_per_cycle = (info.placement == "host") ? 25.0 / cfg_.clock_ghz : 0;

@@ -385,6 +385,56 @@ TEST(Prefetch, OneTileHostsPrefetchFinishesUnderItsMatmul) {
   EXPECT_LT(done, obs.mxu_end) << "the prefetch ends " << done - obs.mxu_end << " ns after the host's matmul";
 }
 
+// The stream goes where the DRAM would otherwise idle: Gemm2's block may stream under
+// Gemm1 (a compute-bound matmul), the Slice after it (SRAM copies, no compute) and the
+// Sigmoid (a short vector layer). The window reaches back to Gemm1, which carries the
+// largest share; the Slice, which leaves no idle DRAM time, none.
+TEST(Prefetch, StreamGoesToTheHostsThatLeaveTheDramIdle) {
+  GraphBuilder b;
+  auto x = b.input("x", {64, 1024});
+  auto g0 = b.node("Gemm", {x, b.weight("w0", {1024, 1024}), b.weight("b0", {1024})}, {64, 1024}, {{"transB", i(1)}});
+  auto g1 = b.node("Gemm", {g0, b.weight("w1", {2048, 1024}), b.weight("b1", {2048})}, {64, 2048}, {{"transB", i(1)}});
+  Tensor st = Tensor::from_int64s({1}, {512}), en = Tensor::from_int64s({1}, {1536}), ax = Tensor::from_int64s({1}, {1});
+  auto sl = b.node("Slice", {g1, b.constant("st", st), b.constant("en", en), b.constant("ax", ax)}, {64, 1024});
+  auto sg = b.node("Sigmoid", {sl}, {64, 1024});
+  auto g2 = b.node("Gemm", {sg, b.weight("w2", {1024, 1024}), b.weight("b2", {1024})}, {64, 1024}, {{"transB", i(1)}});
+  b.output(g2);
+  b.g.name = "gemm_slice_sigmoid_gemm";
+  CardConfig cfg = preset("tpu-v1");
+  backend::CompileOptions o;
+  o.precision = "int8";
+  isa::Program p = backend::compile(b.g, cfg, o);
+  int64_t gemm1 = -1, slice = -1, sigmoid = -1, gemm2 = -1;
+  for (size_t k = 0; k < p.layers.size(); ++k) {
+    const std::string& op = p.layers[k].op;
+    if (op.rfind("Gemm", 0) == 0) gemm1 = gemm2, gemm2 = int64_t(k);
+    if (op == "Slice") slice = int64_t(k);
+    if (op == "Sigmoid") sigmoid = int64_t(k);
+  }
+  ASSERT_EQ(gemm2, gemm1 + 3) << "Gemm1, Slice, Sigmoid, Gemm2";
+  ASSERT_EQ(slice, gemm1 + 1);
+  ASSERT_EQ(sigmoid, gemm1 + 2);
+  std::map<int64_t, uint64_t> bytes;  // host layer -> Gemm2's prefetched bytes in its segment
+  uint64_t total = 0;
+  for (auto& [s, queues] : segments(p)) {
+    int64_t host = INT64_MAX;
+    for (auto& [q, ins] : queues)
+      for (auto* in : ins) host = std::min(host, in->layer);
+    for (auto& [q, ins] : queues)
+      for (auto* in : ins)
+        if (in->layer == gemm2 && host < gemm2 && in->op == Opcode::DmaCopy) {
+          const uint64_t n = uint64_t(in->n0 * in->n1 * in->n2 * in->n3) * dtype_size(DType(in->d_type));
+          bytes[host] += n, total += n;
+        }
+  }
+  ASSERT_GE(total, uint64_t(1) << 20) << "Gemm2's 1 MiB of weights are prefetched";
+  EXPECT_EQ(bytes[slice], 0u) << "the Slice leaves no idle DRAM time";
+  EXPECT_GT(bytes[gemm1], bytes[sigmoid]);
+  EXPECT_GE(double(bytes[gemm1]), 0.75 * double(total)) << "Gemm1 carries " << bytes[gemm1] << " of " << total << " bytes";
+  check_prefetch_disjoint(p);
+  expect_bit_exact(b.g, p, o);
+}
+
 // ---- activations kept on chip (compiler/backend/README.md "Memory and schedule") ----------
 
 namespace {
