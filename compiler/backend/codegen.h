@@ -88,7 +88,8 @@ class Emitter {
   uint64_t layer_dram_bytes() const { return dram_bytes_; }
   void emit(int queue, isa::Instr in);
   // Every queue meets at a new barrier (between layers that depend on each other). A layer
-  // that can host prefetched weights (any card layer; not a host fallback or a conversion)
+  // that can host prefetched weights (any card layer and the input conversion; not a host
+  // fallback or the output conversion)
   // joins the prefetch window; `cycles` and `idle_cycles` (the compiler's estimates of its
   // duration and of the time its own traffic leaves the DRAM idle) weigh its share of a
   // prefetch stream.

@@ -1860,7 +1860,9 @@ isa::Program Compiler::run(std::string* explain) {
       use_sram_range(a->second.addr, a->second.addr + a->second.bytes, "input:" + name);
     }
     copy_flat(store_[name], b);
-    close_layer(false);  // conversions host no prefetch
+    // The first matrix layer's weights may stream while the input converts (its SRAM, the
+    // arena region if any, is recorded above); a DRAM-bound copy leaves no idle time.
+    close_layer(true, double(em_.layer_dram_bytes()) / dram_bytes_per_cycle(), 0);
     P_.layers.push_back({"input:" + name, int8_ ? "QuantizeInput" : "ConvertInput", 0, "card"});
     if (want_explain_)
       explain_ += fmt::format("[{:3}] input:{}  ({}, card)\n      tiling: flat DMA copy f32 -> {}, {}\n", P_.layers.size() - 1,
