@@ -182,6 +182,16 @@ double DramFrontEnd::stream(std::vector<dram::Request>& reqs, double issue_ns, d
 }
 
 void DramFrontEnd::thread() {
+  try {
+    serve_slices();
+  } catch (const sc_core::sc_unwind_exception&) {
+    throw;  // SystemC's own process kill / reset: must propagate
+  } catch (const std::exception& e) {
+    sh_.fault(e.what());  // the waiting engines stop with the simulation
+  }
+}
+
+void DramFrontEnd::serve_slices() {
   for (;;) {
     while (active_.empty()) wait(posted_);
     if (sh_.failed) return;

@@ -190,6 +190,7 @@ class DramFrontEnd : public sc_core::sc_module {
   // microseconds a layer's transfers take.
   static constexpr double kSliceCycles = 128;
   void thread();
+  void serve_slices();
   Shared& sh_;
   Port port_;
   double slice_ns_;
