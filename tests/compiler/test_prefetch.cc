@@ -25,6 +25,15 @@ using namespace cardsim::testing;
 using isa::Opcode;
 
 namespace {
+// One timing-only run of a compiled program with an observer (weights already in card DRAM).
+card::RunResult run_observed(const isa::Program& p, const CardConfig& cfg, const ir::Graph& g, card::Observer& obs) {
+  card::RunOptions ro;
+  ro.mode = card::RunOptions::Mode::Timing;
+  ro.warm = true;
+  ro.observer = &obs;
+  return card::run_program(p, cfg, inputs_for(g, 3), ro);
+}
+
 
 // Three Gemm+Relu layers, 512 wide, batch 64: every layer's weights are resident.
 ir::Graph mlp(int64_t width = 512, int64_t batch = 64, int layers = 3) {
@@ -254,11 +263,7 @@ TEST(Prefetch, NextLayersWeightsStreamWhileThisLayerComputes) {
   // On the card model: layer 2's first weight load starts before layer 1's last matmul ends.
   PrefetchObserver obs;
   obs.watch = l2;
-  card::RunOptions ro;
-  ro.mode = card::RunOptions::Mode::Timing;
-  ro.warm = true;
-  ro.observer = &obs;
-  auto r = card::run_program(p, cfg, inputs_for(g, 3), ro);
+  auto r = run_observed(p, cfg, g, obs);
   ASSERT_TRUE(r.complete) << r.error;
   ASSERT_GT(obs.last_mxu, 0.0);
   EXPECT_LT(obs.first_next_dma, obs.last_mxu);
@@ -374,11 +379,7 @@ TEST(Prefetch, OneTileHostsPrefetchFinishesUnderItsMatmul) {
     }
   } obs;
   obs.host = host, obs.next = next;
-  card::RunOptions ro;
-  ro.mode = card::RunOptions::Mode::Timing;
-  ro.warm = true;
-  ro.observer = &obs;
-  auto r = card::run_program(p, cfg, inputs_for(g, 3), ro);
+  auto r = run_observed(p, cfg, g, obs);
   ASSERT_TRUE(r.complete) << r.error;
   ASSERT_GT(obs.mxu_end, 0.0);
   size_t started = 0;
