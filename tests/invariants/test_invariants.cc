@@ -208,8 +208,9 @@ TEST(Invariants, CardRunsRespectRooflineAndMonotonicity) {
     // More DRAM bandwidth (twice the channels, same standard) never slower — up to 2%, refresh
     // off on both sides. Another channel count maps addresses to other banks, so concurrent
     // DMA streams meet in other banks: a compute-bound layer can wait a row cycle or two
-    // longer for one weight piece (smallest case found: 16x16x47 k3 s2 -> 243 filters on
-    // 32x32 IS, 8557 -> 8648 cycles, +1.1%, with 16 instead of 8 HBM2e channels). A refresh
+    // longer for one weight piece (16x16x47 k3 s2 -> 243 filters on 32x32 IS was 8557 ->
+    // 8648 cycles, +1.1%, with 16 instead of 8 HBM2e channels, while copies split over the
+    // DMA channels in 256-byte blocks; 8520 -> 8530 with 4 KiB blocks). A refresh
     // (tRFC 350 ns on HBM2e, all banks of a channel) that falls into a transfer on one side
     // only would add up to 4% to layers this small.
     const std::string no_refresh = "dram.refresh=false";
