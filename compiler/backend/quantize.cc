@@ -225,13 +225,18 @@ MixedPrecision choose_mixed_precision(const ir::Graph& g, const std::vector<Laye
   auto reads_i16 = [](Kind k) {
     return k == Kind::Conv || k == Kind::Elementwise || k == Kind::Pool || k == Kind::GlobalPool || k == Kind::Concat;
   };
-  std::map<std::string, bool> readers_ok;
-  for (auto& L : layers)
-    for (auto& in : L.node.inputs)
-      if (!in.empty()) {
-        auto [it, fresh] = readers_ok.try_emplace(in, true);
-        it->second = it->second && reads_i16(L.kind);
-      }
+  // Per value: whether every layer that reads it is of a kind `ok` accepts.
+  auto readers_all = [&](auto ok) {
+    std::map<std::string, bool> all;
+    for (auto& L : layers)
+      for (auto& in : L.node.inputs)
+        if (!in.empty()) {
+          auto [it, fresh] = all.try_emplace(in, true);
+          it->second = it->second && ok(L.kind);
+        }
+    return all;
+  };
+  const std::map<std::string, bool> readers_ok = readers_all(reads_i16);
   auto candidate = [&](const std::string& v) {
     auto r = readers_ok.find(v);
     return high_res(v) && r != readers_ok.end() && r->second;
@@ -249,13 +254,7 @@ MixedPrecision choose_mixed_precision(const ir::Graph& g, const std::vector<Laye
     return k == Kind::Elementwise || k == Kind::Pool || k == Kind::GlobalPool || k == Kind::Concat ||
            k == Kind::ReduceLast || k == Kind::Softmax;
   };
-  std::map<std::string, bool> vector_readers;
-  for (auto& L : layers)
-    for (auto& in : L.node.inputs)
-      if (!in.empty()) {
-        auto [it, fresh] = vector_readers.try_emplace(in, true);
-        it->second = it->second && vector_kind(L.kind);
-      }
+  const std::map<std::string, bool> vector_readers = readers_all(vector_kind);
   for (auto& L : layers) {
     if (!vector_kind(L.kind) || outputs.count(L.output) || qdq.count(L.output)) continue;
     if (!g.values.count(L.output) || g.value(L.output).dtype != DType::F32) continue;
