@@ -123,44 +123,23 @@ void generic_impl(const isa::Instr& in, const Bound& r) {
 
 constexpr int kPixelBlock = 4;
 
-// s[p][co] += x[p][k] * w[k][co] for a block of kPixelBlock pixels; integer (int16 operands,
-// int32 wrapping accumulators) and float (f32, no contraction) versions.
-CARDSIM_CLONES
-void block_kernel_i16(int32_t* __restrict s, const int16_t* __restrict x, const int16_t* __restrict w,
-                      int64_t K, int64_t N) {
-  int32_t* __restrict s0 = s;
-  int32_t* __restrict s1 = s + N;
-  int32_t* __restrict s2 = s + 2 * N;
-  int32_t* __restrict s3 = s + 3 * N;
+// s[p][co] += x[p][k] * w[k][co] for a block of kPixelBlock pixels. Integer: Acc = int32 for
+// int16 operands (int32 wrapping accumulators), Acc = int64 for the 16-bit operands of int8
+// mixed precision (X = int32: x - zp can exceed int16; exact int64 products and sums); GCC
+// multiversions each instantiation. Float (f32, no contraction) below.
+template <typename Acc, typename X>
+CARDSIM_CLONES void block_kernel_int(Acc* __restrict s, const X* __restrict x, const X* __restrict w, int64_t K,
+                                     int64_t N) {
+  Acc* __restrict s0 = s;
+  Acc* __restrict s1 = s + N;
+  Acc* __restrict s2 = s + 2 * N;
+  Acc* __restrict s3 = s + 3 * N;
   for (int64_t k = 0; k < K; ++k) {
-    const int32_t x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
+    const Acc x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
     if ((x0 | x1 | x2 | x3) == 0) continue;  // padding / zero activations: exact to skip
-    const int16_t* __restrict wk = w + k * N;
+    const X* __restrict wk = w + k * N;
     for (int64_t co = 0; co < N; ++co) {
-      const int32_t wv = wk[co];
-      s0[co] += x0 * wv;
-      s1[co] += x1 * wv;
-      s2[co] += x2 * wv;
-      s3[co] += x3 * wv;
-    }
-  }
-}
-
-// int64 accumulators of 16-bit operands (int8 mixed precision): int32 operands (x - zp can
-// exceed int16), exact int64 products and sums.
-CARDSIM_CLONES
-void block_kernel_i64(int64_t* __restrict s, const int32_t* __restrict x, const int32_t* __restrict w, int64_t K,
-                      int64_t N) {
-  int64_t* __restrict s0 = s;
-  int64_t* __restrict s1 = s + N;
-  int64_t* __restrict s2 = s + 2 * N;
-  int64_t* __restrict s3 = s + 3 * N;
-  for (int64_t k = 0; k < K; ++k) {
-    const int64_t x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];
-    if ((x0 | x1 | x2 | x3) == 0) continue;  // padding / zero activations: exact to skip
-    const int32_t* __restrict wk = w + k * N;
-    for (int64_t co = 0; co < N; ++co) {
-      const int64_t wv = wk[co];
+      const Acc wv = wk[co];
       s0[co] += x0 * wv;
       s1[co] += x1 * wv;
       s2[co] += x2 * wv;
@@ -391,7 +370,7 @@ void mxu_conv(const isa::Instr& in, Memories& mem) {
   Bound r = bind(in, mem);
   if (r.wide) {
     if (!mxu_conv_has_fast_path(in)) return generic_impl<int64_t>(in, r);
-    return fast_impl<int32_t, int64_t>(in, r, block_kernel_i64, wide_gather(r.a.type), wide_gather(r.b.type), false);
+    return fast_impl<int32_t, int64_t>(in, r, block_kernel_int<int64_t, int32_t>, wide_gather(r.a.type), wide_gather(r.b.type), false);
   }
   if (!mxu_conv_has_fast_path(in)) {
     if (r.integer) generic_impl<int32_t>(in, r);
@@ -402,7 +381,7 @@ void mxu_conv(const isa::Instr& in, Memories& mem) {
     if (have_madd512())
       fast_impl<int16_t, int32_t>(in, r, block_kernel_madd512, int_gather(r.a.type), int_gather(r.b.type), true);
     else
-      fast_impl<int16_t, int32_t>(in, r, block_kernel_i16, int_gather(r.a.type), int_gather(r.b.type), false);
+      fast_impl<int16_t, int32_t>(in, r, block_kernel_int<int32_t, int16_t>, int_gather(r.a.type), int_gather(r.b.type), false);
   } else {
     fast_impl<float, float>(in, r, block_kernel_f32, float_gather(r.a.type), float_gather(r.b.type), false);
   }
